@@ -1,0 +1,119 @@
+"""The ``netevidence`` command: argument parsing and exit codes only.
+
+Exit codes: 0 success; 1 invalid input (the problems are printed, never a traceback); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .evidence import evidence_from_report
+from .records import EvidenceError, ValidationReport, validate_evidence
+from .records.yamlsource import YamlError
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one message, exit code 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netevidence",
+        description="Curated evidence on liver-directed and nuclear-medicine therapy for NEN liver metastases.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check evidence records; exit 1 if any is invalid")
+    p.add_argument("path", nargs="?", default="evidence", help="evidence directory or one record file")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("tables", help="write the tidy evidence tables as CSV")
+    p.add_argument("path", nargs="?", default="evidence", help="evidence directory or one record file")
+    p.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically)")
+    p.set_defaults(run=_tables)
+
+    p = sub.add_parser("report", help="build the HTML evidence report")
+    p.add_argument("--evidence", default="evidence", help="evidence directory (default: evidence)")
+    p.add_argument("--out", default=Path("reports/site"), type=Path, help="output directory (default: reports/site)")
+    p.set_defaults(run=_report)
+    return parser
+
+
+def _print_problems(report: ValidationReport, stream) -> None:
+    for problem in sorted(report.problems, key=lambda p: (p.severity != "error", p.file, p.line or 0)):
+        print(problem.format(), file=stream)
+
+
+def _summary(report: ValidationReport) -> str:
+    return (f"{report.root}: {len(report.records)} record(s), {len(report.errors)} error(s), "
+            f"{len(report.warnings)} warning(s)")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    report = _checked(args.path)
+    if args.format == "json":
+        payload = {
+            "root": report.root,
+            "ok": report.ok,
+            "records": [r.record.id for r in report.records],
+            "files": list(report.files),
+            "errors": [p.to_dict() for p in report.errors],
+            "warnings": [p.to_dict() for p in report.warnings],
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        _print_problems(report, sys.stdout)
+        print(_summary(report))
+    return 0 if report.ok else 1
+
+
+def _checked(path: str) -> ValidationReport:
+    try:
+        return validate_evidence(path)
+    except FileNotFoundError as exc:
+        raise CliError(f"{exc}. Fix: give the evidence directory or a record file.") from None
+
+
+def _load(path: str):
+    report = _checked(path)
+    if not report.ok:
+        _print_problems(report, sys.stderr)
+        raise CliError(_summary(report) + ". Fix the errors above first (netevidence validate).")
+    return evidence_from_report(report)
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from .report import write_tables
+
+    written = write_tables(_load(args.path), args.out)
+    print(f"wrote {len(written)} tables to {args.out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_site
+
+    index = write_site(_load(args.evidence), args.out)
+    print(f"wrote {index}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CliError, EvidenceError, YamlError) as exc:
+        print(f"netevidence: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"netevidence: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Reading an evidence directory: parse every file, validate it, and collect every problem at once.
+
+An evidence directory holds one YAML file per study or publication group (``*.yaml`` or ``*.yml``)
+and, optionally, ``sources.yaml`` with citations shared by several records. Files are only ever read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from .checks import LoadedRecord, check_collection, check_record
+from .problems import Problem
+from .schema import Citation, Record, SharedSources
+from .structure import validate_structure
+from .yamlsource import ParsedYaml, YamlError, parse_yaml_file
+
+SHARED_SOURCES_FILE = "sources.yaml"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything found in an evidence directory: the valid records and every problem."""
+
+    root: str
+    files: tuple[str, ...]
+    records: tuple[LoadedRecord, ...]
+    shared_sources: Mapping[str, Citation] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def evidence_files(path: str | Path) -> tuple[Path, Path | None]:
+    """The record files under ``path`` (a directory or one file) and the shared sources file, if any."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        shared = path / SHARED_SOURCES_FILE
+    elif path.is_file():
+        files = [path]
+        shared = path.parent / SHARED_SOURCES_FILE
+    else:
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    shared_path = shared if shared.is_file() else None
+    return tuple(p for p in files if p.name != SHARED_SOURCES_FILE), shared_path
+
+
+def validate_evidence(path: str | Path) -> ValidationReport:
+    """Parse and validate every record under ``path``; never raises for bad content."""
+    record_paths, shared_path = evidence_files(path)
+    problems: list[Problem] = []
+    shared: dict[str, Citation] = {}
+    shared_parsed: ParsedYaml | None = None
+    if shared_path is not None:
+        try:
+            shared_parsed = parse_yaml_file(shared_path)
+        except YamlError as exc:
+            problems.append(exc.problem)
+        else:
+            model, found = validate_structure(shared_parsed, SharedSources)
+            problems.extend(found)
+            if isinstance(model, SharedSources):
+                shared = dict(model.sources)
+
+    loaded: list[LoadedRecord] = []
+    for file in record_paths:
+        try:
+            parsed = parse_yaml_file(file)
+        except YamlError as exc:
+            problems.append(exc.problem)
+            continue
+        model, found = validate_structure(parsed, Record)
+        problems.extend(found)
+        if isinstance(model, Record):
+            record = LoadedRecord(model, parsed)
+            problems.extend(check_record(record, shared))
+            loaded.append(record)
+    problems.extend(check_collection(loaded))
+    if not record_paths:
+        problems.append(Problem("error", "no-records", "no evidence files (*.yaml) found", str(path),
+                                fix="point to the evidence directory or a record file"))
+    return ValidationReport(
+        root=str(path),
+        files=tuple(str(p) for p in record_paths) + ((str(shared_path),) if shared_path else ()),
+        records=tuple(loaded),
+        shared_sources=MappingProxyType(shared),
+        problems=tuple(problems),
+    )
+
+
+def records_of(report: ValidationReport) -> tuple[Record, ...]:
+    return tuple(r.record for r in report.records)
