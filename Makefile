@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 reports: $(STAMP)
 	$(BIN)/netevidence validate evidence
 	$(BIN)/netevidence tables evidence --out reports/tables
-	$(BIN)/netevidence studies evidence --out reports/site
+	$(BIN)/netevidence report --evidence evidence --out reports/site
 
 ## test: install if needed and run the whole suite
 test: $(STAMP)

@@ -109,6 +109,9 @@ def _problem(parsed: ParsedYaml, model: type[BaseModel], loc: tuple[object, ...]
                 "string_too_short", "string_too_long", "too_long"):
         return Problem("error", "out-of-range", f"{value!r}: {errors[0]['msg'].lower()}", parsed.file,
                        pos.line, pos.column, field, "correct the value")
+    if kind == "finite_number":
+        return Problem("error", "out-of-range", f"{value!r} is not a finite number", parsed.file, pos.line,
+                       pos.column, field, "write a finite number (no .nan or .inf)")
     wanted = sorted({_TYPE_WORDS.get(e["type"], e["msg"].lower()) for e in errors})
     return Problem("error", "wrong-type",
                    f"expected {' or '.join(wanted)}, got {_describe(value)}",

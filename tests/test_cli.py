@@ -1,0 +1,107 @@
+"""The netevidence command: exit codes, output formats, atomic outputs."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from netevidence.cli import main
+from netevidence.output import atomic_directory
+
+ROOT = Path(__file__).resolve().parent.parent
+EVIDENCE = ROOT / "evidence"
+
+
+def test_validate_shipped_evidence_exits_0_and_lists_warnings(capsys):
+    assert main(["validate", str(EVIDENCE)]) == 0
+    out = capsys.readouterr().out
+    assert "warning [conflicting-values]" in out
+    assert out.strip().splitlines()[-1].startswith(f"{EVIDENCE}: 15 record(s), 0 error(s)")
+
+
+def test_validate_json(capsys, fixtures):
+    assert main(["validate", str(fixtures / "invalid" / "events-exceed-n.yaml"), "--format", "json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["ok"] is False and payload["warnings"] == []
+    (error,) = payload["errors"]
+    assert error["rule"] == "events-exceed-n" and (error["line"], error["column"]) == (26, 38)
+    assert error["field"] == "outcomes[0].statistic.events"
+
+
+def test_validate_invalid_exits_1_with_location(capsys, fixtures):
+    path = fixtures / "invalid" / "ci-order.yaml"
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:37:57: error [ci-order]" in out
+
+
+def test_missing_path_is_a_clear_error(capsys, tmp_path):
+    assert main(["validate", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert "no such file or directory" in err and "Traceback" not in err
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+
+
+def test_tables_writes_every_table(tmp_path, capsys):
+    out = tmp_path / "tables"
+    assert main(["tables", str(EVIDENCE), "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{n}.csv" for n in
+                           ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources"))
+    outcomes = pd.read_csv(out / "outcomes.csv")
+    assert {"study_id", "endpoint", "statistic", "source", "location", "source_kind", "verified", "file", "line"} <= set(outcomes)
+
+
+def test_failed_run_leaves_previous_output_intact(tmp_path, capsys, fixtures):
+    out = tmp_path / "tables"
+    assert main(["tables", str(EVIDENCE), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["tables", str(fixtures / "invalid"), "--out", str(out)]) == 1
+    assert "error(s)" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+
+
+def test_atomic_directory_keeps_target_on_failure(tmp_path):
+    target = tmp_path / "site"
+    target.mkdir()
+    (target / "index.html").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target) as staging:
+            (staging / "index.html").write_text("half")
+            raise RuntimeError("boom")
+    assert (target / "index.html").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    with atomic_directory(target) as staging:
+        (staging / "index.html").write_text("new")
+    assert (target / "index.html").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_report_lists_studies_and_escapes_record_text(tmp_path, capsys, fixtures):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    text = (fixtures / "valid" / "demo-study.yaml").read_text()
+    (evidence / "demo.yaml").write_text(text.replace("name: Demo study", 'name: "<script>alert(1)</script>"'))
+    out = tmp_path / "site"
+    assert main(["report", "--evidence", str(evidence), "--out", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_report_on_shipped_evidence(tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["report", "--evidence", str(EVIDENCE), "--out", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    for name in ("NETTER-1", "Jia 2018", "Frilling 2019 (case series)", "Frilling 2019 (meta-analysis)",
+                 "Braat 2020", "Mohan 2015", "Pickens 2021"):
+        assert name in html
+    assert "https://doi.org/10.1056/NEJMoa1607427" in html

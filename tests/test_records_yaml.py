@@ -1,0 +1,95 @@
+"""Malformed and hostile YAML: one-line errors with a location, never a traceback, never code execution."""
+
+import subprocess
+import sys
+
+import pytest
+
+from netevidence import validate_evidence
+from netevidence.records.yamlsource import MAX_FILE_BYTES, YamlError, parse_yaml_file, parse_yaml_text
+
+# name -> (file content, rule, line, column, message fragment)
+MALFORMED = {
+    "tab-indent": (b"id: x\nname: y\npopulation:\n\tpatients: 3\n", "yaml-syntax", 4, 1,
+                   "a tab character is used where YAML needs spaces"),
+    "bad-indent": (b"id: x\n  name: y\n design: rct\n", "yaml-syntax", 2, 7, "mapping values are not allowed here"),
+    "alias": (b"id: x\nname: &n y\ntitle: *n\n", "yaml-alias", 3, 8, "aliases (*name) are not allowed"),
+    "alias-bomb": (b'a: &a ["lol","lol","lol"]\nb: &b [*a,*a,*a]\nc: &c [*b,*b,*b]\nd: [*c,*c,*c]\n',
+                   "yaml-alias", 2, 8, "aliases (*name) are not allowed"),
+    "merge-key": (b"a: {x: 1}\nb:\n  <<: {x: 2}\n", "yaml-alias", 3, 3, "merge keys (<<) are not allowed"),
+    "python-tag": (b"id: !!python/object/apply:os.system ['touch PWNED']\n", "yaml-tag", 1, 5,
+                   "the tag !!python/object/apply:os.system is not allowed"),
+    "python-root": (b"!!python/object/apply:os.system\n- touch PWNED\n", "yaml-tag", 1, 1,
+                    "the tag !!python/object/apply:os.system is not allowed"),
+    "custom-tag": (b"id: !secret x\n", "yaml-tag", 1, 5, "the tag !secret is not allowed"),
+    "non-utf8": (b"id: x\nname: caf\xe9\n", "encoding", 2, 10, "not valid UTF-8 (byte 0xe9 at offset 15)"),
+    "control-char": (b"id: x\nname: a\x07b\n", "yaml-syntax", 2, 8, "the control character U+0007 is not allowed"),
+    "empty": (b"", "empty-file", 1, 1, "the file is empty"),
+    "only-comments": (b"# nothing here\n\n", "empty-file", 1, 1, "the file is empty"),
+    "two-documents": (b"id: x\n---\nid: y\n", "yaml-syntax", 2, 1, "more than one YAML document"),
+    "top-level-list": (b"- id: x\n", "not-a-mapping", 1, 1, "the top level is a list"),
+    "duplicate-key": (b"id: x\nname: a\nname: b\n", "duplicate-key", 3, 1, "the key 'name' appears twice"),
+    "non-text-key": (b"id: x\n3: y\n", "yaml-key", 2, 1, "a key must be a plain word"),
+    "unclosed-quote": (b'id: x\nname: "abc\n', "yaml-syntax", 3, 1, "found unexpected end of stream"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_file_gives_one_located_error(tmp_path, name):
+    content, rule, line, column, fragment = MALFORMED[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_bytes(content)
+    with pytest.raises(YamlError) as info:
+        parse_yaml_file(path)
+    problem = info.value.problem
+    assert (problem.rule, problem.line, problem.column) == (rule, line, column), problem.format()
+    assert fragment in problem.message
+    assert problem.fix
+    assert "\n" not in problem.format()
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"id: x\nnotes: '" + b"a" * (MAX_FILE_BYTES + 10) + b"'\n")
+    with pytest.raises(YamlError) as info:
+        parse_yaml_file(path)
+    assert info.value.problem.rule == "file-too-large"
+    assert f"at most {MAX_FILE_BYTES:,}" in info.value.problem.message
+
+
+def test_deep_nesting_is_refused():
+    text = "a: " + "[" * 60 + "]" * 60 + "\n"
+    with pytest.raises(YamlError) as info:
+        parse_yaml_text(text, "deep.yaml")
+    assert "nesting deeper than" in info.value.problem.message
+
+
+def test_positions_of_keys_and_values():
+    parsed = parse_yaml_text("id: x\nouter:\n  inner: [1, {k: 2}]\n", "p.yaml")
+    assert parsed.data == {"id": "x", "outer": {"inner": [1, {"k": 2}]}}
+    pos = parsed.positions[("outer", "inner")]
+    assert (pos.line, pos.column, pos.key_line, pos.key_column) == (3, 10, 3, 3)
+    assert parsed.locate(("outer", "inner", 1, "k")).column == 18
+    assert parsed.locate(("outer", "inner", 1, "k"), key=True).column == 15
+    assert parsed.locate(("outer", "missing")) == parsed.positions[("outer",)]
+
+
+@pytest.mark.parametrize("name", ["python-tag", "alias-bomb", "non-utf8", "tab-indent", "empty"])
+def test_cli_exits_1_without_traceback(tmp_path, name):
+    content = MALFORMED[name][0]
+    (tmp_path / f"{name}.yaml").write_bytes(content)
+    result = subprocess.run([sys.executable, "-m", "netevidence.cli", "validate", str(tmp_path)],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [l for l in result.stdout.splitlines() if " error [" in l]
+    assert len(lines) == 1 and lines[0].startswith(str(tmp_path / f"{name}.yaml") + ":")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_malformed_file_does_not_hide_problems_in_other_files(tmp_path, fixtures):
+    (tmp_path / "bad.yaml").write_bytes(MALFORMED["tab-indent"][0])
+    (tmp_path / "worse.yaml").write_bytes((fixtures / "invalid" / "events-exceed-n.yaml").read_bytes())
+    report = validate_evidence(tmp_path)
+    assert {p.rule for p in report.errors} == {"yaml-syntax", "events-exceed-n"}
