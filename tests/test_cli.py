@@ -105,3 +105,46 @@ def test_report_on_shipped_evidence(tmp_path, capsys):
                  "Braat 2020", "Mohan 2015", "Pickens 2021"):
         assert name in html
     assert "https://doi.org/10.1056/NEJMoa1607427" in html
+
+
+def _write_curve(path):
+    path.write_text("time,survival\n0,1\n2,0.9\n4,0.7\n6,0.5\n8,0.45\n")
+
+
+def test_reconstruct_writes_ipd_and_prints_diagnostics(tmp_path, capsys):
+    _write_curve(tmp_path / "curve.csv")
+    (tmp_path / "risk.csv").write_text("time,n_at_risk\n0,50\n4,35\n8,20\n")
+    out = tmp_path / "ipd.csv"
+    assert main(["reconstruct", str(tmp_path / "curve.csv"), "--n", "50", "--at-risk", str(tmp_path / "risk.csv"),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "numbers at risk" in printed and "wrote 50 patients" in printed
+    ipd = pd.read_csv(out)
+    assert list(ipd.columns) == ["time", "event"] and len(ipd) == 50
+    assert set(ipd.event) <= {0, 1}
+
+
+def test_reconstruct_bad_file_names_the_line(tmp_path, capsys):
+    (tmp_path / "curve.csv").write_text("time,survival\n0,1\n2,abc\n")
+    out = tmp_path / "ipd.csv"
+    assert main(["reconstruct", str(tmp_path / "curve.csv"), "--n", "50", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'curve.csv'}:3:" in err and "Traceback" not in err
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["curve.csv"]
+
+
+def test_reconstruct_rejects_increasing_at_risk(tmp_path, capsys):
+    _write_curve(tmp_path / "curve.csv")
+    (tmp_path / "risk.csv").write_text("time,n_at_risk\n0,50\n4,35\n8,40\n")
+    assert main(["reconstruct", str(tmp_path / "curve.csv"), "--n", "50", "--at-risk", str(tmp_path / "risk.csv"),
+                 "--out", str(tmp_path / "ipd.csv")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'risk.csv'}:4:" in err
+
+
+def test_reconstruct_rejects_non_positive_n(tmp_path, capsys):
+    _write_curve(tmp_path / "curve.csv")
+    with pytest.raises(SystemExit) as info:
+        main(["reconstruct", str(tmp_path / "curve.csv"), "--n", "0", "--out", str(tmp_path / "ipd.csv")])
+    assert info.value.code == 2
+    assert "0 must be at least 1" in capsys.readouterr().err

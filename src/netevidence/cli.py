@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically)")
     p.set_defaults(run=_tables)
 
+    p = sub.add_parser("reconstruct", help="reconstruct patient-level data from a digitised Kaplan-Meier curve")
+    p.add_argument("curve", type=Path, help="CSV with columns time, survival (fraction or percent)")
+    p.add_argument("--n", required=True, type=_positive_int, help="number of patients at time 0")
+    p.add_argument("--at-risk", type=Path, help="CSV with columns time, n_at_risk")
+    p.add_argument("--events", type=_positive_int, help="total number of events, when published")
+    p.add_argument("--out", required=True, type=Path, help="where to write the IPD (CSV: time, event)")
+    p.set_defaults(run=_reconstruct)
+
     p = sub.add_parser("report", help="build the HTML evidence report")
     p.add_argument("--evidence", default="evidence", help="evidence directory (default: evidence)")
     p.add_argument("--out", default=Path("reports/site"), type=Path, help="output directory (default: reports/site)")
@@ -100,6 +108,31 @@ def _report(args: argparse.Namespace) -> int:
 
     index = write_site(_load(args.evidence), args.out)
     print(f"wrote {index}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    from .output import atomic_file
+    from .survival import format_diagnostics, reconstruct_files
+
+    try:
+        with atomic_file(args.out) as staging:
+            result = reconstruct_files(args.curve, args.n, at_risk_path=args.at_risk,
+                                       total_events=args.events, out=staging)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(format_diagnostics(result))
+    print(f"wrote {len(result.ipd)} patients to {args.out}")
     return 0
 
 

@@ -41,3 +41,20 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
         raise
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it is renamed over ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    staging = Path(name)
+    try:
+        yield staging
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    os.chmod(staging, 0o644)
+    os.replace(staging, target)
