@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: reports test validate bench clean
 
@@ -18,9 +19,16 @@ reports: $(STAMP)
 	$(BIN)/netevidence tables evidence --out reports/tables
 	$(BIN)/netevidence report --evidence evidence --out reports/site
 
-## test: install if needed and run the whole suite
-test: $(STAMP)
+## test: install if needed and run the whole suite (browser tests use Debian's chromium)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "The browser tests need Debian's chromium at $(CHROMIUM): sudo apt-get install chromium"; exit 1; \
+	fi
 
 validate: $(STAMP)
 	$(BIN)/netevidence validate evidence
