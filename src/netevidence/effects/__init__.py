@@ -1,0 +1,8 @@
+"""Effect sizes from what studies report, their back-transforms, and the bridge from the tidy tables."""
+
+from .bridge import from_outcomes
+from .compute import MEASURES, compute, effect_size
+from .result import EffectSizes
+from .transforms import back_transform
+
+__all__ = ["MEASURES", "EffectSizes", "back_transform", "compute", "effect_size", "from_outcomes"]
