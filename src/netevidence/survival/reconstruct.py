@@ -1,0 +1,518 @@
+"""Reconstruction of individual patient data from a digitised Kaplan-Meier curve.
+
+Implements the algorithm of Guyot P, Ades AE, Ouwens MJNM, Welton NJ. Enhanced secondary analysis of
+survival data: reconstructing the data from published Kaplan-Meier survival curves. BMC Medical Research
+Methodology 2012;12:9.
+
+Within each interval between published at-risk times ``t_i`` and ``t_{i+1}`` the number censored ``c_i``
+is guessed from the drop of the curve, spread evenly over the interval, and the events at each digitised
+point ``k`` follow from the Kaplan-Meier product,
+
+    d_k = round(n_k * (1 - S_k / KM_last)),   KM_k = KM_last * (1 - d_k / n_k),   n_{k+1} = n_k - d_k - c_k,
+
+after which ``c_i`` is corrected by the difference between the reconstructed and the published number at
+risk at ``t_{i+1}`` (the iteration of Guyot et al.). Four information cases are handled:
+
+* at-risk table and total events: the table fixes every interval; the number censored in the last interval
+  is set so that the total number of events matches;
+* at-risk table only: the last interval is censored at the average rate of the earlier intervals;
+* total events only: one interval from 0 to the end of the curve, censoring spread evenly and its amount
+  set so that the total number of events matches;
+* neither: one interval and no censoring before the end of the curve (the assumption of Guyot et al.).
+
+Guarantees beyond the published description: the iterations are bounded (at most ``max_iter`` per
+interval, with cycle detection), counts are never negative, events are placed only where the preprocessed
+curve drops (a flat stretch, in particular a flat tail, never receives events), and the reconstructed number
+at risk equals the published one at every published time: events the curve asks for beyond what the
+table allows are deferred to the next drop, and people the iteration leaves over are censored just before
+the next published time. A published total caps the events before the last interval and, in the last
+interval, everything beyond what the curve's drops force even with everybody there censored as early as
+the even spread allows (a note says when the total is exceeded). ``round`` is round-half-up
+(``floor(x + 0.5)``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .digitised import (
+    AtRiskTable,
+    PreprocessedCurve,
+    preprocess_curve,
+    read_at_risk_csv,
+    read_curve_csv,
+    validate_at_risk,
+)
+
+__all__ = [
+    "ReconstructionDiagnostics",
+    "ReconstructionResult",
+    "reconstruct_ipd",
+    "reconstruct_many",
+    "reconstruct_files",
+    "format_diagnostics",
+]
+
+CASES = {
+    (True, True): "at-risk table and total events",
+    (True, False): "at-risk table only",
+    (False, True): "total events only",
+    (False, False): "neither at-risk table nor total events",
+}
+
+
+def _ro(a, dtype=float) -> np.ndarray:
+    a = np.array(a, dtype=dtype, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class ReconstructionDiagnostics:
+    """How well the reconstruction reproduces what was published.
+
+    ``at_risk_*`` arrays compare published and reconstructed numbers at risk at the published times;
+    ``max_abs_diff`` / ``rms_diff`` are the maximum and root-mean-square distance between each digitised
+    point and the reconstructed Kaplan-Meier step curve (the distance to the closed graph of the step
+    function, so a point on a vertical drop has distance 0); ``preprocessing`` lists what preprocessing
+    changed; ``notes`` lists adjustments made during reconstruction.
+    """
+
+    n: int
+    case: str
+    total_events_published: int | None
+    total_events_reconstructed: int
+    n_censored: int
+    at_risk_time: np.ndarray
+    at_risk_published: np.ndarray
+    at_risk_reconstructed: np.ndarray
+    max_abs_diff: float
+    rms_diff: float
+    n_points: int
+    preprocessing: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def at_risk_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "time": self.at_risk_time,
+            "published": self.at_risk_published,
+            "reconstructed": self.at_risk_reconstructed,
+            "difference": self.at_risk_reconstructed - self.at_risk_published,
+        })
+
+    def summary(self) -> str:
+        return _format_diagnostics(self)
+
+
+@dataclass(frozen=True)
+class ReconstructionResult:
+    """Reconstructed individual patient data (``.ipd``: DataFrame ``time``, ``event``) and ``.diagnostics``.
+    ``.curve`` is the preprocessed curve the reconstruction followed."""
+
+    time: np.ndarray
+    event: np.ndarray
+    diagnostics: ReconstructionDiagnostics
+    curve: PreprocessedCurve
+
+    @property
+    def ipd(self) -> pd.DataFrame:
+        return pd.DataFrame({"time": self.time, "event": self.event.astype(np.int64)})
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.ipd
+
+    def summary(self) -> str:
+        return format_diagnostics(self)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the interval pass
+
+
+def _censor_counts(bounds: np.ndarray, a: float, b: float, c: int) -> np.ndarray:
+    """Number of the ``c`` evenly spaced censoring times a + j(b - a)/(c + 1), j = 1..c, falling in each
+    half-open bin [bounds[m], bounds[m+1])."""
+    m = len(bounds) - 1
+    if c <= 0 or b <= a:
+        out = np.zeros(m, dtype=np.int64)
+        if c > 0:  # zero-length interval: all censored at its start
+            out[0] = c
+        return out
+    step = (b - a) / (c + 1)
+    # number of j in 1..c with a + j*step < x
+    below = np.clip(np.ceil((bounds - a) / step) - 1, 0, c).astype(np.int64)
+    return np.diff(below)
+
+
+def _censor_times(a: float, b: float, c: int) -> np.ndarray:
+    if c <= 0:
+        return np.empty(0)
+    if b <= a:
+        return np.full(c, a)
+    return a + np.arange(1, c + 1) * ((b - a) / (c + 1))
+
+
+def _applied_censor_times(bounds: np.ndarray, a: float, b: float, c: int, applied: list) -> np.ndarray:
+    """The censoring times actually used: the planned ones, minus any a bin could not take because
+    nobody was left at risk (counts are never negative)."""
+    ct = _censor_times(a, b, c)
+    if sum(applied) == c:
+        return ct
+    planned = _censor_counts(bounds, a, b, c)
+    starts = np.concatenate(([0], np.cumsum(planned)))
+    return np.concatenate([ct[starts[j]:starts[j] + applied[j]] for j in range(len(applied))])
+
+
+class _Pass:
+    """Result of one pass through the points of an interval."""
+
+    __slots__ = ("d", "cen", "n_end", "km", "events")
+
+    def __init__(self, d, cen, n_end, km, events):
+        self.d, self.cen, self.n_end, self.km, self.events = d, cen, n_end, km, events
+
+
+def _interval_pass(S: list, drop: list, lo: int, hi: int, n_start: int, km_start: float,
+                   cen_counts: np.ndarray, cap: int) -> _Pass:
+    """Walk the points lo..hi-1 of one interval (Guyot et al., 2012, steps 3-4)."""
+    n = n_start
+    km = km_start
+    events = 0
+    m = hi - lo
+    d = [0] * m
+    cen = [0] * m
+    cc = cen_counts.tolist()
+    for j in range(m):
+        k = lo + j
+        dk = 0
+        if drop[k] and n > 0 and km > 0.0 and events < cap:
+            dk = math.floor(n * (1.0 - S[k] / km) + 0.5)
+            if dk > 0:
+                dk = min(dk, n, cap - events)
+                km *= 1.0 - dk / n
+                events += dk
+            else:
+                dk = 0
+        d[j] = dk
+        ck = min(cc[j], n - dk)
+        cen[j] = ck
+        n -= dk + ck
+    return _Pass(d, cen, n, km, events)
+
+
+def _bins(T: np.ndarray, lo: int, hi: int, end: float) -> np.ndarray:
+    return np.concatenate((T[lo:hi], [end]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# main entry
+
+
+def reconstruct_ipd(curve: pd.DataFrame, n: int, *, at_risk: pd.DataFrame | None = None,
+                    total_events: int | None = None, scale: str = "auto",
+                    restore_corners: bool = True, max_iter: int = 50) -> ReconstructionResult:
+    """Reconstruct individual patient data from a digitised Kaplan-Meier curve (Guyot et al., BMC Medical
+    Research Methodology 2012;12:9).
+
+    ``curve``: DataFrame ``time``, ``survival`` (fraction or percent, any order); ``n``: the arm's size;
+    ``at_risk``: optional DataFrame ``time``, ``n_at_risk``; ``total_events``: optional total number of
+    events. Returns a :class:`ReconstructionResult`.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: the arm size must be a positive whole number, got {n!r}")
+    n = int(n)
+    if total_events is not None:
+        if isinstance(total_events, bool) or not isinstance(total_events, (int, np.integer)) \
+                or not 0 <= total_events <= n:
+            raise ValueError(f"total_events: must be a whole number between 0 and n={n}, got {total_events!r}")
+        total_events = int(total_events)
+    if max_iter < 1:
+        raise ValueError("max_iter: must be at least 1")
+    pre = preprocess_curve(curve, scale=scale, restore_corners=restore_corners, n=n)
+    table = validate_at_risk(at_risk, n) if at_risk is not None else None
+    return _reconstruct(pre, n, table, total_events, max_iter)
+
+
+def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, total_events: int | None,
+                 max_iter: int) -> ReconstructionResult:
+    T = np.array(pre.time)
+    S = np.array(pre.survival)
+    notes: list[str] = []
+    pre_changes = list(pre.changes)
+
+    if table is not None:
+        rt = np.array(table.time)
+        rn = np.array(table.n_at_risk)
+        pre_changes.extend(table.changes)
+        # at-risk rows after the end of the curve: keep those with people still at risk (the curve is
+        # extended flat to them), drop the others
+        beyond = rt > T[-1]
+        if beyond.any():
+            keep = ~beyond | (rn > 0)
+            if not keep.all():
+                notes.append(f"{int((~keep).sum())} at-risk row(s) with nobody at risk after the end of the curve ignored")
+            rt, rn = rt[keep], rn[keep]
+        # anchor points at the at-risk times that are not digitised points: left limit of the curve
+        idx = np.searchsorted(T, rt, side="left")
+        missing = (idx >= len(T)) | (T[np.minimum(idx, len(T) - 1)] != rt)
+        if missing.any():
+            at = rt[missing]
+            pos = np.searchsorted(T, at, side="left")
+            val = S[np.maximum(pos - 1, 0)]
+            T = np.insert(T, pos, at)
+            S = np.insert(S, pos, val)
+        lower = np.searchsorted(T, rt, side="left")
+    else:
+        rt = np.array([0.0])
+        rn = np.array([n], dtype=np.int64)
+        lower = np.array([0])
+
+    npts = len(T)
+    Sl = S.tolist()
+    drop = [False] + (S[1:] < S[:-1]).tolist()
+    m = len(rt)
+    d_all = np.zeros(npts, dtype=np.int64)
+    cen_times: list[np.ndarray] = []
+    km = 1.0
+    censored_so_far = 0
+    events_so_far = 0
+
+    for i in range(m - 1):
+        lo, hi = int(lower[i]), int(lower[i + 1])
+        n_i, target = int(rn[i]), int(rn[i + 1])
+        a, b = float(rt[i]), float(rt[i + 1])
+        c_max = n_i - target
+        bounds = _bins(T, lo, hi, b)
+        s_before = km
+        s_end = Sl[hi - 1] if hi > lo else s_before
+        c = n_i * s_end / s_before - target if s_before > 0 else c_max
+        c = int(min(max(math.floor(c + 0.5), 0), c_max))
+        seen: dict[int, int] = {}
+        best_c, best_r = c, None
+        for _ in range(max_iter):
+            p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), c_max)
+            r = p.n_end - target
+            seen[c] = r
+            if best_r is None or (abs(r), r < 0) < (abs(best_r), best_r < 0):
+                best_c, best_r = c, r
+            if r == 0:
+                break
+            c_new = int(min(max(c + r, 0), c_max))
+            if c_new in seen:
+                break
+            c = c_new
+        c = best_c
+        cap = n_i - c - target
+        if total_events is not None:  # not more events than published before the last interval
+            cap = max(min(cap, total_events - events_so_far), 0)
+        p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
+        d_all[lo:hi] = p.d
+        ct = _applied_censor_times(bounds, a, b, c, p.cen)
+        extra = p.n_end - target
+        if extra > 0:
+            t_last = float(T[hi - 1]) if hi > lo else a
+            ct = np.concatenate((ct, np.full(extra, 0.5 * (t_last + b))))
+            notes.append(f"interval [{a:g}, {b:g}): {extra} extra censored before {b:g} to match the table")
+        if p.n_end < target:  # cannot happen with the cap; kept as an invariant check
+            raise AssertionError("reconstructed number at risk fell below the table")
+        cen_times.append(ct)
+        censored_so_far += len(ct)
+        events_so_far += p.events
+        km = p.km
+
+    # last interval (or the only one)
+    lo, hi = int(lower[m - 1]), npts
+    n_i = int(rn[m - 1])
+    a, b = float(rt[m - 1]), float(T[-1])
+    bounds = _bins(T, lo, hi, math.inf)
+    if total_events is not None:
+        target_e = total_events - events_so_far
+        if target_e < 0:
+            notes.append(
+                f"{events_so_far} events reconstructed before the last interval exceed the published total "
+                f"{total_events}; the last interval gets only the events its drops force"
+            )
+            target_e = 0
+        c = 0
+        if m > 1 and a > 0:
+            c = int(min(math.floor(censored_so_far * (b - a) / a + 0.5), n_i))
+        seen = {}
+        best_c, best_r = c, None
+        for _ in range(max_iter):
+            p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), n_i)
+            r = p.events - target_e
+            seen[c] = r
+            if best_r is None or (abs(r), r > 0) < (abs(best_r), best_r > 0):
+                best_c, best_r = c, r
+            if r == 0:
+                break
+            c_new = int(min(max(c + r, 0), n_i))
+            if c_new in seen:
+                break
+            c = c_new
+        c = best_c
+        # the published total caps the events, except where the curve forces more: the events left even
+        # when everybody in the interval is censored as early as the even spread allows
+        forced = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, n_i), n_i).events
+        cap = max(target_e, forced)
+        if forced > target_e:
+            notes.append(f"the last interval's drops force {forced} event(s) where the published total leaves "
+                         f"{target_e}")
+    else:
+        if m > 1 and a > 0:
+            c = int(min(math.floor(censored_so_far * (b - a) / a + 0.5), n_i))
+        else:
+            c = 0
+        cap = n_i
+    p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
+    d_all[lo:hi] = p.d
+    cen_times.append(_applied_censor_times(bounds, a, b, c, p.cen))
+    if p.n_end > 0:
+        cen_times.append(np.full(p.n_end, b))
+    events_so_far += p.events
+    if total_events is not None and events_so_far < total_events:
+        notes.append(
+            f"the curve supports only {events_so_far} of the {total_events} published events "
+            "(no events are placed where the curve does not drop)"
+        )
+
+    ev_t = np.repeat(T, d_all)
+    cens = np.concatenate(cen_times) if cen_times else np.empty(0)
+    time = np.concatenate((ev_t, cens))
+    event = np.concatenate((np.ones(len(ev_t), dtype=np.int8), np.zeros(len(cens), dtype=np.int8)))
+    order = np.lexsort((1 - event, time))
+    time, event = time[order], event[order]
+    if len(time) != n:  # invariant
+        raise AssertionError(f"reconstruction produced {len(time)} records for n={n}")
+
+    at_t = np.array(table.time) if table is not None else np.array([0.0])
+    at_pub = np.array(table.n_at_risk) if table is not None else np.array([n])
+    at_rec = len(time) - np.searchsorted(time, at_t, side="left")
+    max_d, rms_d = _fit_to_points(time, event, pre.raw_time, pre.raw_survival)
+
+    diag = ReconstructionDiagnostics(
+        n=n,
+        case=CASES[(table is not None, total_events is not None)],
+        total_events_published=total_events,
+        total_events_reconstructed=int(event.sum()),
+        n_censored=int(len(event) - event.sum()),
+        at_risk_time=_ro(at_t),
+        at_risk_published=_ro(at_pub, np.int64),
+        at_risk_reconstructed=_ro(at_rec, np.int64),
+        max_abs_diff=max_d,
+        rms_diff=rms_d,
+        n_points=len(pre.raw_time),
+        preprocessing=tuple(pre_changes),
+        notes=tuple(notes),
+    )
+    return ReconstructionResult(time=_ro(time), event=_ro(event, np.int8), diagnostics=diag, curve=pre)
+
+
+def km_step(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier estimate (Kaplan & Meier, JASA 1958) as jump times and the survival after each jump."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event)
+    ut, inv = np.unique(time, return_inverse=True)
+    d = np.bincount(inv, weights=event, minlength=len(ut))
+    tot = np.bincount(inv, minlength=len(ut))
+    at_risk = len(time) - np.concatenate(([0], np.cumsum(tot)[:-1]))
+    has = d > 0
+    surv = np.cumprod(np.where(has, 1.0 - d / np.maximum(at_risk, 1), 1.0))
+    return ut[has], surv[has]
+
+
+def _fit_to_points(time, event, pt, ps) -> tuple[float, float]:
+    jt, js = km_step(time, event)
+    if len(pt) == 0:
+        return 0.0, 0.0
+    if len(jt) == 0:
+        jt, js = np.array([np.inf]), np.array([1.0])
+    idx_right = np.searchsorted(jt, pt, side="right")  # S(t) = value after last jump <= t
+    s_right = np.where(idx_right > 0, js[np.maximum(idx_right - 1, 0)], 1.0)
+    idx_left = np.searchsorted(jt, pt, side="left")  # S(t-) = value after last jump < t
+    s_left = np.where(idx_left > 0, js[np.maximum(idx_left - 1, 0)], 1.0)
+    lo = np.minimum(s_right, s_left)
+    hi = np.maximum(s_right, s_left)
+    ps = np.clip(ps, 0.0, 1.0)
+    dist = np.where(ps < lo, lo - ps, np.where(ps > hi, ps - hi, 0.0))
+    return float(dist.max()), float(np.sqrt(np.mean(dist ** 2)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# batches, files and text
+
+
+def reconstruct_many(curves, ns, *, at_risks=None, total_events=None, scale: str = "auto",
+                     max_iter: int = 50) -> list[ReconstructionResult]:
+    """Reconstruct several curves; ``at_risks`` and ``total_events`` are sequences aligned with ``curves``
+    (entries may be ``None``). Errors name the curve's position."""
+    curves = list(curves)
+    ns = list(ns)
+    k = len(curves)
+    at_risks = [None] * k if at_risks is None else list(at_risks)
+    total_events = [None] * k if total_events is None else list(total_events)
+    if not (len(ns) == len(at_risks) == len(total_events) == k):
+        raise ValueError("reconstruct_many: curves, ns, at_risks and total_events must have the same length")
+    out = []
+    for i in range(k):
+        try:
+            out.append(reconstruct_ipd(curves[i], ns[i], at_risk=at_risks[i], total_events=total_events[i],
+                                       scale=scale, max_iter=max_iter))
+        except ValueError as exc:
+            raise ValueError(f"curve {i}: {exc}") from None
+    return out
+
+
+def reconstruct_files(curve_path: str | Path, n: int, *, at_risk_path: str | Path | None = None,
+                      total_events: int | None = None, out: str | Path | None = None,
+                      scale: str = "auto") -> ReconstructionResult:
+    """Read a digitised curve CSV (and an at-risk CSV), reconstruct, and write the IPD to ``out`` as CSV
+    (columns ``time,event``) when given. Bad files raise ``ValueError`` naming ``file:line``."""
+    curve = read_curve_csv(curve_path)
+    at_risk = read_at_risk_csv(at_risk_path) if at_risk_path is not None else None
+    try:
+        result = reconstruct_ipd(curve, n, at_risk=at_risk, total_events=total_events, scale=scale)
+    except ValueError as exc:
+        # the frames are indexed by line number: "at_risk: row 7: ..." becomes "risk.csv:7: ..."
+        msg = str(exc)
+        for prefix, path in (("at_risk", at_risk_path), ("curve", curve_path)):
+            if path is not None and msg.startswith(prefix):
+                m = re.match(rf"{prefix}: row (\d+): (.*)", msg, flags=re.S)
+                raise ValueError(f"{path}:{m.group(1)}: {m.group(2)}" if m else f"{path}: {msg}") from None
+        raise
+    if out is not None:
+        result.ipd.to_csv(out, index=False, float_format="%.10g")
+    return result
+
+
+def _format_diagnostics(d: ReconstructionDiagnostics) -> str:
+    lines = [
+        f"Reconstruction (Guyot et al. 2012), information: {d.case}",
+        f"  patients: {d.n}   events: {d.total_events_reconstructed}"
+        + (f" (published {d.total_events_published})" if d.total_events_published is not None else "")
+        + f"   censored: {d.n_censored}",
+        f"  fit to the {d.n_points} digitised points: max |diff| {d.max_abs_diff:.4f}, RMS {d.rms_diff:.4f}",
+    ]
+    if len(d.at_risk_time) > 1 or d.case.startswith("at-risk"):
+        lines.append("  numbers at risk:")
+        lines.append(f"    {'time':>10} {'published':>10} {'reconstructed':>14} {'difference':>11}")
+        for t, p, r in zip(d.at_risk_time, d.at_risk_published, d.at_risk_reconstructed):
+            lines.append(f"    {t:>10g} {int(p):>10d} {int(r):>14d} {int(r - p):>11d}")
+    if d.preprocessing:
+        lines.append("  preprocessing:")
+        lines.extend(f"    - {c}" for c in d.preprocessing)
+    if d.notes:
+        lines.append("  notes:")
+        lines.extend(f"    - {c}" for c in d.notes)
+    return "\n".join(lines)
+
+
+def format_diagnostics(result: ReconstructionResult) -> str:
+    """The diagnostics of a reconstruction as text (what the command line prints)."""
+    return _format_diagnostics(result.diagnostics)

@@ -1,0 +1,307 @@
+"""Reconstruction of individual patient data (Guyot et al., BMC Med Res Methodol 2012;12:9)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from netevidence.survival import (
+    format_diagnostics,
+    read_at_risk_csv,
+    read_curve_csv,
+    reconstruct_files,
+    reconstruct_ipd,
+    reconstruct_many,
+)
+from netevidence.survival.analysis import compare_arms, kaplan_meier
+from netevidence.survival.reconstruct import km_step
+from netevidence.survival.simulate import at_risk_table, digitise, km_corners, simulate_trial
+
+HERE = Path(__file__).parent
+TICKS = np.array([0, 2, 4, 6, 8, 10, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42], dtype=float)
+DIGITISER = dict(sd_time=0.03, sd_survival=0.002, drop_fraction=0.05, n_swaps=3)
+
+
+def rows(fig):
+    return pd.read_csv(HERE / "data" / "radiant4" / f"RADIANT4_{fig}.csv")
+
+
+def step_eval(jt, js, t):
+    i = np.searchsorted(jt, t, side="right")
+    return np.where(i > 0, js[np.maximum(i - 1, 0)], 1.0)
+
+
+def km_distance(t1, e1, t2, e2, h=0.0):
+    """Sup over t of the vertical distance from KM1(t) to KM2 on [t - h, t + h] (h = 0: the sup norm)."""
+    a, sa = km_step(t1, e1)
+    b, sb = km_step(t2, e2)
+    grid = np.union1d(np.union1d(a, b), np.union1d(a, b) - 1e-9)
+    grid = grid[grid >= 0]
+    v = step_eval(a, sa, grid)
+    hi = step_eval(b, sb, np.maximum(grid - h, 0) - 1e-12)
+    lo = step_eval(b, sb, grid + h)
+    return float(np.max(np.where(v > hi, v - hi, np.where(v < lo, lo - v, 0.0))))
+
+
+def reconstruct_arm(x, rng, **digitiser):
+    ar = at_risk_table(x.time, TICKS[TICKS <= x.time.max()])
+    dig = digitise(km_corners(x.time, x.event), rng, **digitiser)
+    return reconstruct_ipd(dig, len(x), at_risk=ar, total_events=int(x.event.sum())), ar
+
+
+# ---------------------------------------------------------------------------------------------------------
+# RADIANT-4 round trip
+
+def _round_trip_failures(fig, seed, time_jitter):
+    """Reconstruct both arms from one simulated digitisation; return the criteria that failed."""
+    d = rows(fig)
+    rng = np.random.default_rng(1000 * seed + (fig == "2C"))
+    digitiser = dict(DIGITISER) if time_jitter else dict(DIGITISER, sd_time=0.0)
+    # with jitter on the time axis a jump moved by a fraction of a pixel makes the plain sup norm as large
+    # as the jump, so the distance then allows a horizontal tolerance of 3 standard deviations of that jitter
+    h = 3 * digitiser["sd_time"]
+    failed = []
+    ipd = {}
+    for arm in ["everolimus", "placebo"]:
+        x = d[d.arm == arm]
+        n = len(x)
+        r, ar = reconstruct_arm(x, rng, **digitiser)
+        ipd[arm] = r
+        # hard guarantees: size and numbers at risk matched at every published time
+        assert len(r.ipd) == n
+        np.testing.assert_array_equal(r.diagnostics.at_risk_reconstructed, ar["n_at_risk"])
+        np.testing.assert_array_equal(r.diagnostics.at_risk_published, ar["n_at_risk"])
+        dist = km_distance(x.time, x.event, r.time, r.event, h)
+        if dist > 0.02 + 2 / n:
+            failed.append(f"{arm}: KM distance {dist:.4f}")
+        k_true = kaplan_meier(x.time, x.event)
+        k_rec = kaplan_meier(r.time, r.event)
+        if np.isnan(k_true.median) != np.isnan(k_rec.median) or abs(k_rec.median / k_true.median - 1) > 0.05:
+            failed.append(f"{arm}: median {k_rec.median} vs {k_true.median}")
+    a, b = d[d.arm == "everolimus"], d[d.arm == "placebo"]
+    truth = compare_arms(a.time, a.event, b.time, b.event)
+    rec = compare_arms(ipd["everolimus"].time, ipd["everolimus"].event,
+                       ipd["placebo"].time, ipd["placebo"].event)
+    assert abs(rec.log_hr - truth.log_hr) <= 0.05  # every digitisation
+    return failed
+
+
+@pytest.mark.parametrize("fig", ["2A", "2C"])
+@pytest.mark.parametrize("time_jitter", [False, True])
+def test_radiant4_round_trip(fig, time_jitter):
+    """Five simulated digitisations per figure. Cox log HR within 0.05 and the numbers at risk are required
+    for every one; the KM distance (0.02 + 2/n) and the medians (5%) for at least four of the five: a
+    digitiser that misses the lower corner of the last step, or jitter on a median that sits 0.003 below
+    0.5 (placebo, figure 2A), defeats any reconstruction now and then."""
+    failures = {seed: _round_trip_failures(fig, seed, time_jitter) for seed in range(5)}
+    bad = {s: f for s, f in failures.items() if f}
+    assert len(bad) <= 1, bad
+
+
+def test_radiant4_exact_corners_reproduce_the_rows():
+    d = rows("2A")
+    for arm in ["everolimus", "placebo"]:
+        x = d[d.arm == arm]
+        r, _ = reconstruct_arm(x, np.random.default_rng(0))
+        assert km_distance(x.time, x.event, r.time, r.event) < 1 / len(x)
+        assert r.diagnostics.total_events_reconstructed == x.event.sum()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# simulated trials, the four information cases
+
+def _at_risk_error(truth, r, grid):
+    nt = len(truth) - np.searchsorted(np.sort(truth.time), grid, side="left")
+    nr = len(r.time) - np.searchsorted(r.time, grid, side="left")
+    return np.mean(np.abs(nt - nr)) / len(truth) + abs(int(truth.event.sum()) - int(r.event.sum())) / len(truth)
+
+
+@pytest.mark.parametrize("shape", [1.0, 1.5])  # exponential, Weibull
+def test_error_grows_as_information_drops(shape):
+    errors = np.zeros((8, 4))
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        tr = simulate_trial(rng, 150, shape=shape, scale=15.0, dropout_rate=0.02)
+        dig = digitise(km_corners(tr.time, tr.event), rng, sd_survival=0.002)
+        ar = at_risk_table(tr.time, np.arange(0.0, tr.time.max(), 3.0))
+        grid = np.linspace(0, tr.time.max(), 200)
+        D = int(tr.event.sum())
+        for k, (a, e) in enumerate([(ar, D), (ar, None), (None, D), (None, None)]):
+            r = reconstruct_ipd(dig, 150, at_risk=a, total_events=e)
+            assert len(r.ipd) == 150
+            errors[seed, k] = _at_risk_error(tr, r, grid)
+            if a is not None:
+                np.testing.assert_array_equal(r.diagnostics.at_risk_reconstructed, ar["n_at_risk"])
+            if e is not None:  # the table and the curve's last drops can move the total by one or two
+                assert abs(D - r.diagnostics.total_events_reconstructed) <= 2
+    mean = errors.mean(axis=0)
+    assert mean[0] < mean[1] < mean[2] < mean[3]
+    assert mean[0] < 0.02
+
+
+@pytest.mark.parametrize("shape", [1.0, 1.5])
+def test_exact_recovery_when_every_step_is_given(shape):
+    rng = np.random.default_rng(7)
+    tr = simulate_trial(rng, 120, shape=shape, scale=10.0, dropout_rate=0.05)
+    jt, js = km_step(tr.time, tr.event)
+    # every step of the curve and the number at risk at every step
+    ar = at_risk_table(tr.time, np.concatenate(([0.0], jt)))
+    r = reconstruct_ipd(km_corners(tr.time, tr.event), 120, at_risk=ar, total_events=int(tr.event.sum()))
+    rt, rs = km_step(r.time, r.event)
+    np.testing.assert_array_equal(rt, jt)
+    np.testing.assert_allclose(rs, js, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(np.sort(r.time[r.event == 1]), np.sort(tr.time[tr.event == 1]))
+    assert r.diagnostics.max_abs_diff < 1e-12
+    # without censoring, every step alone suffices (case "neither")
+    full = simulate_trial(rng, 80, shape=shape, scale=10.0, accrual=1e-9, follow_up=1e9)
+    assert full.event.all()
+    r = reconstruct_ipd(km_corners(full.time, full.event), 80)
+    np.testing.assert_array_equal(np.sort(r.time), np.sort(full.time))
+    assert r.event.all()
+
+
+def test_flat_tail_gets_no_events():
+    curve = pd.DataFrame({"time": [0, 1, 1, 2, 2, 3, 10, 20, 30],
+                          "survival": [1, 1, .8, .8, .6, .6, .6, .6, .6]})
+    r = reconstruct_ipd(curve, 50, total_events=45)
+    assert r.time[r.event == 1].max() <= 2
+    assert r.diagnostics.total_events_reconstructed == 20
+    assert any("supports only 20 of the 45" in s for s in r.diagnostics.notes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# properties
+
+@st.composite
+def trials(draw):
+    seed = draw(st.integers(0, 2**31 - 1))
+    n = draw(st.integers(5, 120))
+    rng = np.random.default_rng(seed)
+    tr = simulate_trial(rng, n, shape=draw(st.sampled_from([0.7, 1.0, 1.8])), scale=10.0,
+                        dropout_rate=draw(st.sampled_from([0.0, 0.05])))
+    dig = digitise(km_corners(tr.time, tr.event), rng, sd_time=0.02, sd_survival=0.004,
+                   drop_fraction=0.05, n_swaps=2)
+    step = draw(st.sampled_from([2.0, 5.0]))
+    ar = at_risk_table(tr.time, np.arange(0.0, tr.time.max(), step))
+    case = draw(st.integers(0, 3))
+    return tr, dig, (ar if case in (0, 1) else None), (int(tr.event.sum()) if case in (0, 2) else None), rng
+
+
+def _invariants(r, n, at_risk):
+    ipd = r.ipd
+    assert len(ipd) == n
+    assert (ipd.time >= 0).all()
+    assert set(np.unique(ipd.event)) <= {0, 1}
+    assert r.diagnostics.total_events_reconstructed + r.diagnostics.n_censored == n
+    at = len(ipd) - np.searchsorted(np.sort(ipd.time.to_numpy()), np.linspace(0, ipd.time.max() + 1, 60))
+    assert (np.diff(at) <= 0).all() and (at >= 0).all()
+    if at_risk is not None:
+        np.testing.assert_array_equal(r.diagnostics.at_risk_reconstructed, r.diagnostics.at_risk_published)
+    # events only where the preprocessed curve drops: never on a flat stretch or a flat tail
+    c = r.curve
+    drop_times = c.time[1:][np.diff(c.survival) < 0]
+    assert np.isin(ipd.time[ipd.event == 1], drop_times).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(trials())
+def test_properties_counts_and_invariances(data):
+    tr, dig, ar, events, rng = data
+    n = len(tr)
+    r = reconstruct_ipd(dig, n, at_risk=ar, total_events=events)
+    _invariants(r, n, ar)
+    # unchanged by point order, duplicated points and percent instead of fraction
+    shuffled = dig.sample(frac=1.0, random_state=int(rng.integers(1 << 30)))
+    dup = pd.concat([dig, dig.iloc[rng.choice(len(dig), size=5)]])
+    pct = dig.assign(survival=dig.survival * 100)
+    for variant in (shuffled, dup, pct):
+        r2 = reconstruct_ipd(variant, n, at_risk=ar, total_events=events)
+        np.testing.assert_array_equal(r2.time, r.time)
+        np.testing.assert_array_equal(r2.event, r.event)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 50), st.floats(-0.05, 1.05)), min_size=1, max_size=40),
+       st.integers(1, 60), st.data())
+def test_properties_on_arbitrary_points(points, n, data):
+    curve = pd.DataFrame(points, columns=["time", "survival"])
+    steps = data.draw(st.lists(st.integers(0, 3), min_size=0, max_size=6))
+    ar = None
+    if steps:
+        counts = np.maximum(n - np.cumsum(steps), 0)
+        ar = pd.DataFrame({"time": 5.0 * np.arange(1, len(steps) + 1), "n_at_risk": counts})
+    events = data.draw(st.one_of(st.none(), st.integers(0, n)))
+    r = reconstruct_ipd(curve, n, at_risk=ar, total_events=events)
+    _invariants(r, n, ar)
+    if events is not None and r.diagnostics.total_events_reconstructed > events:
+        # more than the published total only where the last interval's drops force it, and said so
+        assert any("force" in note for note in r.diagnostics.notes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# errors and files
+
+def test_rising_at_risk_table_is_rejected_naming_the_row():
+    curve = pd.DataFrame({"time": [0, 1, 2], "survival": [1, .9, .8]})
+    ar = pd.DataFrame({"time": [0, 1, 2], "n_at_risk": [20, 15, 16]})
+    with pytest.raises(ValueError, match=r"row 2: n_at_risk rises from 15 to 16"):
+        reconstruct_ipd(curve, 20, at_risk=ar)
+    with pytest.raises(ValueError, match=r"row 0: n_at_risk at time 0 is 19 but n=20"):
+        reconstruct_ipd(curve, 20, at_risk=pd.DataFrame({"time": [0], "n_at_risk": [19]}))
+    with pytest.raises(ValueError, match=r"row 1: column 'survival' must be a finite number"):
+        reconstruct_ipd(pd.DataFrame({"time": [0, 1], "survival": [1, np.nan]}), 20)
+    with pytest.raises(ValueError, match="total_events"):
+        reconstruct_ipd(curve, 20, total_events=21)
+    with pytest.raises(ValueError, match="arm size"):
+        reconstruct_ipd(curve, 0)
+
+
+def test_files_round_trip_and_line_numbers(tmp_path):
+    x = rows("2A").query("arm == 'placebo'")
+    dig = digitise(km_corners(x.time, x.event), np.random.default_rng(3), **DIGITISER, percent=True)
+    cpath = tmp_path / "curve.csv"
+    dig.to_csv(cpath, index=False, header=False)  # as WebPlotDigitizer exports: no header, percent
+    apath = tmp_path / "risk.csv"
+    at_risk_table(x.time, TICKS[TICKS <= x.time.max()]).to_csv(apath, index=False)
+    out = tmp_path / "ipd.csv"
+    r = reconstruct_files(cpath, len(x), at_risk_path=apath, total_events=int(x.event.sum()), out=out)
+    written = pd.read_csv(out)
+    assert list(written.columns) == ["time", "event"] and len(written) == len(x)
+    text = format_diagnostics(r)
+    assert "numbers at risk" in text and "percent" in text
+    assert read_curve_csv(cpath).shape == (len(dig), 2)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,survival\n0,100\n1.5,abc\n")
+    with pytest.raises(ValueError, match=r"bad.csv:3: expected two numbers"):
+        read_curve_csv(bad)
+    rising = tmp_path / "rising.csv"
+    rising.write_text("time,n_at_risk\n0,97\n2,90\n\n4,91\n")
+    with pytest.raises(ValueError, match=r"rising.csv:5: n_at_risk rises from 90 to 91"):
+        read_at_risk_csv(rising)
+    hdr = tmp_path / "hdr.csv"
+    hdr.write_text("month,surv\n0,1\n")
+    with pytest.raises(ValueError, match=r"hdr.csv:1: header must name columns time, survival"):
+        read_curve_csv(hdr)
+    big = tmp_path / "big.csv"
+    big.write_text("# published table\ntime,n_at_risk\n0,97\n")
+    with pytest.raises(ValueError, match=r"big.csv:3: n_at_risk at time 0 is 97 but n=98"):
+        reconstruct_files(cpath, 98, at_risk_path=big)
+
+
+def test_batch_matches_single_and_names_the_curve():
+    x = rows("2C").query("arm == 'placebo'")
+    rng = np.random.default_rng(11)
+    curves = [digitise(km_corners(x.time, x.event), rng, **DIGITISER) for _ in range(3)]
+    ar = at_risk_table(x.time, TICKS[TICKS <= x.time.max()])
+    batch = reconstruct_many(curves, [len(x)] * 3, at_risks=[ar] * 3, total_events=[int(x.event.sum())] * 3)
+    for c, r in zip(curves, batch):
+        single = reconstruct_ipd(c, len(x), at_risk=ar, total_events=int(x.event.sum()))
+        np.testing.assert_array_equal(r.time, single.time)
+        np.testing.assert_array_equal(r.event, single.event)
+    assert "numbers at risk" in batch[0].summary()
+    bad = ar.assign(n_at_risk=ar.n_at_risk[::-1].to_numpy())
+    with pytest.raises(ValueError, match=r"curve 1: at_risk: row 1: n_at_risk rises from 5 to 13 at time 2"):
+        reconstruct_many(curves[:2], [len(x)] * 2, at_risks=[ar, bad])
