@@ -54,7 +54,8 @@ def test_tables_writes_every_table(tmp_path, capsys):
     assert main(["tables", str(EVIDENCE), "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(f"{n}.csv" for n in
-                           ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources"))
+                           ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources",
+                            "curves"))
     outcomes = pd.read_csv(out / "outcomes.csv")
     assert {"study_id", "endpoint", "statistic", "source", "location", "source_kind", "verified", "file", "line"} <= set(outcomes)
 

@@ -10,14 +10,18 @@ import pandas as pd
 
 from . import tables
 from .records import EvidenceError, Problem, Record, ValidationReport, validate_evidence
+from .records.checks import CurveData
 from .records.schema import Citation
 
-TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources")
+TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources", "curves")
 
 
 @dataclass(frozen=True)
 class EvidenceBase:
-    """Records as curated and the tables built from them; ``warnings`` are the consistency warnings."""
+    """Records as curated and the tables built from them; ``warnings`` are the consistency warnings.
+
+    ``curve_data`` maps (study id, curve id) to the digitised points and at-risk table of each curve.
+    """
 
     root: str
     records: tuple[Record, ...]
@@ -29,6 +33,8 @@ class EvidenceBase:
     characteristics: pd.DataFrame
     review_counts: pd.DataFrame
     sources: pd.DataFrame
+    curves: pd.DataFrame
+    curve_data: Mapping[tuple[str, str], CurveData]
     warnings: tuple[Problem, ...]
 
     def record(self, study_id: str) -> Record:
@@ -61,6 +67,8 @@ def evidence_from_report(report: ValidationReport) -> EvidenceBase:
         characteristics=tables.characteristics_table(loaded),
         review_counts=tables.review_table(loaded),
         sources=tables.sources_table(loaded, shared),
+        curves=tables.curves_table(loaded),
+        curve_data={(item.record.id, cid): data for item in loaded for cid, data in item.curves.items()},
         warnings=report.warnings,
     )
 

@@ -217,3 +217,32 @@ def sources_table(records: Iterable[LoadedRecord], shared: Mapping[str, Citation
         for sid, c in sorted(defined.items())
     ]
     return _typed(pd.DataFrame(rows)).astype({"pmid": "Int64"})
+
+
+def curves_table(records: Iterable[LoadedRecord]) -> pd.DataFrame:
+    """Digitised curves the records point to, one row per curve."""
+    rows = []
+    for loaded in records:
+        rec = loaded.record
+        cuts = [c.id for c in rec.data_cuts]
+        for i, curve in enumerate(rec.curves):
+            data = loaded.curves.get(curve.id)
+            prov = curve.provenance
+            rows.append({
+                "study_id": rec.id, "curve_id": curve.id, "endpoint": curve.endpoint,
+                "data_cut": curve.data_cut or (cuts[0] if len(cuts) == 1 else None), "arm": curve.arm,
+                "subgroup": curve.subgroup, "modality": _modality(rec, curve.arm), "time_unit": curve.time_unit,
+                "n": curve.n, "total_events": curve.total_events,
+                "points": len(data.curve) if data else None,
+                "at_risk_rows": len(data.at_risk) if data and data.at_risk is not None else None,
+                "curve_file": data.curve_file if data else None,
+                "at_risk_file": data.at_risk_file if data else None,
+                "source": prov.source if prov else None, "location": prov.location if prov else None,
+                "source_kind": prov.kind if prov else None, "verified": prov.verified if prov else None,
+                "file": loaded.file, "line": loaded.line_of(("curves", i)),
+            })
+    cols = ["study_id", "curve_id", "endpoint", "data_cut", "arm", "subgroup", "modality", "time_unit", "n",
+            "total_events", "points", "at_risk_rows", "curve_file", "at_risk_file", "source", "location",
+            "source_kind", "verified", "file", "line"]
+    return _typed(pd.DataFrame(rows, columns=cols)).astype(
+        {"n": "Int64", "total_events": "Int64", "points": "Int64", "at_risk_rows": "Int64"})

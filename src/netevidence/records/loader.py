@@ -6,12 +6,12 @@ and, optionally, ``sources.yaml`` with citations shared by several records. File
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from .checks import LoadedRecord, check_collection, check_record
+from .checks import LoadedRecord, check_collection, check_record, load_curves
 from .problems import Problem
 from .schema import Citation, Record, SharedSources
 from .structure import validate_structure
@@ -87,7 +87,9 @@ def validate_evidence(path: str | Path) -> ValidationReport:
         if isinstance(model, Record):
             record = LoadedRecord(model, parsed)
             problems.extend(check_record(record, shared))
-            loaded.append(record)
+            curves, found = load_curves(record)
+            problems.extend(found)
+            loaded.append(replace(record, curves=curves))
     problems.extend(check_collection(loaded))
     if not record_paths:
         problems.append(Problem("error", "no-records", "no evidence files (*.yaml) found", str(path),

@@ -251,6 +251,23 @@ class Characteristic(_Model):
     provenance: Provenance | None = None
 
 
+class Curve(_Model):
+    """A digitised Kaplan-Meier curve of one arm (CSV: time, survival) and, optionally, its numbers at
+    risk (CSV: time, n_at_risk). Paths are relative to the record's directory (e.g. ``curves/x.csv``)."""
+
+    id: Slug
+    endpoint: Endpoint
+    data_cut: Slug | None = None
+    arm: Slug | None = None
+    subgroup: Text | None = None
+    time_unit: TimeUnit
+    file: Text
+    at_risk: Text | None = None
+    n: Positive
+    total_events: Count | None = None
+    provenance: Provenance | None = None
+
+
 class Record(_Model):
     """One study (or publication group) with everything reported about it."""
 
@@ -271,6 +288,7 @@ class Record(_Model):
     review: Review | None = None
     characteristics: list[Characteristic] = []
     outcomes: list[Outcome] = []
+    curves: list[Curve] = []
 
 
 class SharedSources(_Model):

@@ -22,9 +22,12 @@ from .reconstruct import (
     reconstruct_ipd,
     reconstruct_many,
 )
+from .evidence import reconstruct_curves, reconstructed_outcomes
 from .summary_curve import StudyIntervals, SummaryCurve, study_intervals, summary_curve
 
 __all__ = [
+    "reconstruct_curves",
+    "reconstructed_outcomes",
     "ArmComparison",
     "KaplanMeierResult",
     "ParametricCurve",
