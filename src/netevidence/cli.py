@@ -47,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="build the HTML evidence report")
     p.add_argument("--evidence", default="evidence", help="evidence directory (default: evidence)")
+    p.add_argument("--analyses", default="analyses", help="analysis specifications (default: analyses)")
     p.add_argument("--out", default=Path("reports/site"), type=Path, help="output directory (default: reports/site)")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="cache of unchanged analyses (default: .cache beside the output directory)")
+    p.add_argument("--no-cache", action="store_true", help="recompute every analysis")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_report)
     return parser
 
@@ -104,9 +109,17 @@ def _tables(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_site
+    from .report import ReportError, write_site
 
-    index = write_site(_load(args.evidence), args.out)
+    analyses = Path(args.analyses)
+    if not analyses.is_dir():
+        raise CliError(f"no analyses directory {analyses}. Fix: give --analyses DIR with the specifications.")
+    cache = None if args.no_cache else (args.cache if args.cache is not None else "auto")
+    try:
+        index = write_site(_load(args.evidence), args.out, analyses=analyses, cache_dir=cache,
+                           progress=not args.quiet)
+    except ReportError as exc:
+        raise CliError(f"{exc}\nThe previous site in {args.out} is left as it was.") from None
     print(f"wrote {index}")
     return 0
 

@@ -9,8 +9,7 @@ from typing import Mapping
 import pandas as pd
 
 from . import tables
-from .records import EvidenceError, Problem, Record, ValidationReport, validate_evidence
-from .records.checks import CurveData
+from .records import CurveData, EvidenceError, Problem, Record, ValidationReport, validate_evidence
 from .records.schema import Citation
 
 TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources", "curves")

@@ -5,129 +5,55 @@ numbers without provenance; events > n; a percent outside 0-100; a CI whose lowe
 its upper limit; an estimate outside its CI; a ratio <= 0; a p-value outside (0, 1]; a time without a
 unit; a pooled estimate without k; duplicate ids.
 
-Warnings (the record is usable, but a reader should know): a printed percent that does not match
-events/n at its printed precision; one quantity reported with different values by two sources; numbers
-that rest only on a secondary source; review counts that differ between sources.
+The consistency warnings are in :mod:`netevidence.records.consistency`, the checks of curve files in
+:mod:`netevidence.records.curves`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
-import pandas as pd
-
-from .curvefiles import read_at_risk_csv, read_curve_csv
+from .consistency import warn_conflicts, warn_percent, warn_secondary_only
+from .curves import check_curve_reference
+from .loaded import LoadedRecord, Reporter, effective_aggregation
 from .problems import Problem, field_path
-from .schema import (
-    COMPARATIVE_KINDS,
-    RATIO_KINDS,
-    Citation,
-    Outcome,
-    Characteristic,
-    Population,
-    Provenance,
-    Record,
-)
-from .yamlsource import ParsedYaml
-
-
-@dataclass(frozen=True)
-class CurveData:
-    """The contents of a record's digitised curve files (see :mod:`netevidence.records.curvefiles`)."""
-
-    curve: pd.DataFrame
-    at_risk: pd.DataFrame | None
-    curve_file: str
-    at_risk_file: str | None
-
-
-@dataclass(frozen=True)
-class LoadedRecord:
-    """A validated record with the parsed file it came from (for positions) and its curve files."""
-
-    record: Record
-    parsed: ParsedYaml
-    curves: Mapping[str, CurveData] = field(default_factory=dict)
-
-    @property
-    def file(self) -> str:
-        return self.parsed.file
-
-    def line_of(self, path: tuple[object, ...]) -> int:
-        return self.parsed.locate(path).line
-
-
-class _Reporter:
-    def __init__(self, parsed: ParsedYaml):
-        self.parsed = parsed
-        self.problems: list[Problem] = []
-
-    def error(self, rule: str, path: tuple[object, ...], message: str, fix: str, *, key: bool = False) -> None:
-        self._add("error", rule, path, message, fix, key)
-
-    def warning(self, rule: str, path: tuple[object, ...], message: str, fix: str = "") -> None:
-        self._add("warning", rule, path, message, fix, False)
-
-    def _add(self, severity, rule, path, message, fix, key) -> None:
-        pos = self.parsed.locate(path, key=key)
-        self.problems.append(
-            Problem(severity, rule, message, self.parsed.file, pos.line, pos.column, field_path(path), fix)
-        )
-
-
-def effective_data_cut(record: Record, outcome: Outcome | Characteristic) -> str | None:
-    """The data cut an outcome belongs to: its own, or the record's only one."""
-    if outcome.data_cut is not None:
-        return outcome.data_cut
-    return record.data_cuts[0].id if len(record.data_cuts) == 1 else None
-
-
-def effective_aggregation(record: Record, outcome: Outcome | Characteristic) -> str:
-    kind = outcome.statistic.kind
-    if kind == "median_of_studies":
-        return "median_of_studies"
-    if kind == "range":
-        return "range_of_studies"
-    agg = getattr(outcome, "aggregation", None)
-    return agg.type if agg is not None else record.aggregation
+from .references import check_provenance, unique_ids, unknown
+from .schema import COMPARATIVE_KINDS, RATIO_KINDS, Characteristic, Citation, Outcome, Population, Record
 
 
 def check_record(loaded: LoadedRecord, shared_sources: Mapping[str, Citation]) -> list[Problem]:
     """All errors and warnings within one record."""
-    record, report = loaded.record, _Reporter(loaded.parsed)
+    record, report = loaded.record, Reporter(loaded.parsed)
     sources = set(record.sources) | set(shared_sources)
     for sid in record.sources:
         if sid in shared_sources:
             report.error("duplicate-id", ("sources", sid), f"source {sid!r} is also defined in sources.yaml",
                          "remove it here (the shared definition is used) or give it another id", key=True)
     if record.citation not in sources:
-        _unknown(report, ("citation",), "source", record.citation, sources)
+        unknown(report, ("citation",), "source", record.citation, sources)
 
-    arms = _unique_ids(report, "arms", [a.id for a in record.arms])
-    cuts = _unique_ids(report, "data_cuts", [c.id for c in record.data_cuts])
+    arms = unique_ids(report, "arms", [a.id for a in record.arms])
+    cuts = unique_ids(report, "data_cuts", [c.id for c in record.data_cuts])
     if record.population is not None:
         _check_population(report, ("population",), record.population, sources, arms)
     for i, cut in enumerate(record.data_cuts):
         if cut.source is not None and cut.source not in sources:
-            _unknown(report, ("data_cuts", i, "source"), "source", cut.source, sources)
+            unknown(report, ("data_cuts", i, "source"), "source", cut.source, sources)
         if cut.population is not None:
             _check_population(report, ("data_cuts", i, "population"), cut.population, sources, arms)
     if record.review is not None:
         for name in ("studies", "abstracts", "patients", "procedures"):
             for j, number in enumerate(getattr(record.review, name)):
-                _check_provenance(report, ("review", name, j), number.provenance, sources)
+                check_provenance(report, ("review", name, j), number.provenance, sources)
     for i, item in enumerate(record.characteristics):
         _check_item(report, record, ("characteristics", i), item, sources, arms, cuts)
     for i, outcome in enumerate(record.outcomes):
         _check_item(report, record, ("outcomes", i), outcome, sources, arms, cuts)
-    _unique_ids(report, "curves", [c.id for c in record.curves])
+    unique_ids(report, "curves", [c.id for c in record.curves])
     for i, curve in enumerate(record.curves):
-        _check_curve_reference(report, ("curves", i), curve, sources, arms, cuts)
-    _warn_conflicts(report, record)
-    _warn_secondary_only(report, record)
+        check_curve_reference(report, ("curves", i), curve, sources, arms, cuts)
+    warn_conflicts(report, record)
+    warn_secondary_only(report, record)
     return report.problems
 
 
@@ -177,123 +103,26 @@ def check_collection(records: Iterable[LoadedRecord]) -> list[Problem]:
     return problems
 
 
-def load_curves(loaded: LoadedRecord) -> tuple[dict[str, CurveData], list[Problem]]:
-    """Read the curve files a record points to; every unreadable or inconsistent file is a problem."""
-    record, report = loaded.record, _Reporter(loaded.parsed)
-    base = Path(loaded.file).parent
-    curves: dict[str, CurveData] = {}
-    for i, curve in enumerate(record.curves):
-        path = ("curves", i)
-        files = [("file", curve.file), ("at_risk", curve.at_risk)]
-        if any(name is not None and _unsafe_path(name) for _, name in files):
-            continue  # already reported by check_record
-        missing = [name for _, name in files if name is not None and not (base / name).is_file()]
-        if missing:
-            report.error("curve-file", path, f"the file {base / missing[0]} does not exist",
-                         "put the CSV under the evidence directory (e.g. curves/) and give its relative path")
-            continue
-        try:
-            points = read_curve_csv(base / curve.file)
-            at_risk = read_at_risk_csv(base / curve.at_risk) if curve.at_risk else None
-        except ValueError as exc:
-            report.error("curve-file", path, str(exc), "correct the CSV at that line")
-            continue
-        if at_risk is not None:
-            first = at_risk.iloc[0]
-            if first["time"] == 0 and int(first["n_at_risk"]) != curve.n:
-                report.error("curve-file", path + ("n",),
-                             f"n is {curve.n} but {curve.at_risk}:{at_risk.index[0]} has {int(first['n_at_risk'])} at risk at time 0",
-                             "make n equal to the number at risk at time 0")
-                continue
-            if int(at_risk["n_at_risk"].max()) > curve.n:
-                report.error("curve-file", path + ("n",), f"the at-risk table exceeds n ({curve.n})",
-                             "check n and the at-risk table")
-                continue
-        if curve.total_events is not None and curve.total_events > curve.n:
-            report.error("events-exceed-n", path + ("total_events",),
-                         f"total_events ({curve.total_events}) exceed n ({curve.n})", "check both numbers")
-            continue
-        curves[curve.id] = CurveData(points, at_risk, str(base / curve.file),
-                                     str(base / curve.at_risk) if curve.at_risk else None)
-    return curves, report.problems
-
-
-def _unsafe_path(name: str) -> bool:
-    path = Path(name)
-    return path.is_absolute() or ".." in path.parts or path.suffix.lower() != ".csv"
-
-
-def _check_curve_reference(report: _Reporter, path, curve, sources: set[str], arms: set[str],
-                           cuts: set[str]) -> None:
-    _check_provenance(report, path, curve.provenance, sources)
-    if curve.arm is not None and curve.arm not in arms:
-        _unknown(report, path + ("arm",), "arm", curve.arm, arms)
-    if curve.data_cut is not None and curve.data_cut not in cuts:
-        _unknown(report, path + ("data_cut",), "data cut", curve.data_cut, cuts)
-    if curve.data_cut is None and len(cuts) > 1:
-        report.error("missing-data-cut", path, "the record has several data cuts and this curve names none",
-                     f"add 'data_cut: ...' with one of: {', '.join(sorted(cuts))}")
-    for name in ("file", "at_risk"):
-        value = getattr(curve, name)
-        if value is not None and _unsafe_path(value):
-            report.error("curve-file", path + (name,),
-                         f"{value!r} must be a relative path to a .csv file inside the evidence directory",
-                         "write e.g. curves/<record-id>-<endpoint>-<arm>.csv")
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _unknown(report: _Reporter, path, what: str, value: str, known: Iterable[str]) -> None:
-    from .vocabulary import did_you_mean
-
-    known = sorted(known)
-    listed = ", ".join(known) if known else "(none defined)"
-    report.error("unknown-reference", path, f"no {what} has the id {value!r}{did_you_mean(value, known)}",
-                 f"define it or use one of: {listed}")
-
-
-def _unique_ids(report: _Reporter, section: str, ids: list[str]) -> set[str]:
-    seen: set[str] = set()
-    for i, item in enumerate(ids):
-        if item in seen:
-            report.error("duplicate-id", (section, i, "id"), f"the id {item!r} is used twice in {section}",
-                         "give each entry its own id")
-        seen.add(item)
-    return seen
-
-
-def _check_provenance(report: _Reporter, path: tuple[object, ...], prov: Provenance | None,
-                      sources: set[str]) -> None:
-    if prov is None:
-        report.error("missing-provenance", path, "numbers without provenance",
-                     "add 'provenance: {source: ..., location: ..., kind: primary|secondary, verified: true|false}'")
-        return
-    if prov.source not in sources:
-        _unknown(report, path + ("provenance", "source"), "source", prov.source, sources)
-    if not prov.verified and not prov.note:
-        report.error("unverified-without-note", path + ("provenance", "verified"),
-                     "a number marked verified: false needs the reason",
-                     "add 'note: ...' to the provenance saying what is not verified and why")
-
-
-def _check_population(report: _Reporter, path, population: Population, sources: set[str],
+def _check_population(report: Reporter, path, population: Population, sources: set[str],
                       arms: set[str]) -> None:
     numbers = [population.patients, population.lesions, population.procedures, population.sessions,
                population.sites, *population.arms.values()]
     if any(v is not None for v in numbers) or population.provenance is not None:
-        _check_provenance(report, path, population.provenance, sources)
+        check_provenance(report, path, population.provenance, sources)
     for arm in population.arms:
         if arm not in arms:
-            _unknown(report, path + ("arms", arm), "arm", arm, arms)
+            unknown(report, path + ("arms", arm), "arm", arm, arms)
 
 
-def _check_item(report: _Reporter, record: Record, path: tuple[object, ...],
+def _check_item(report: Reporter, record: Record, path: tuple[object, ...],
                 item: Outcome | Characteristic, sources: set[str], arms: set[str], cuts: set[str]) -> None:
-    _check_provenance(report, path, item.provenance, sources)
+    check_provenance(report, path, item.provenance, sources)
     stat = item.statistic
     if item.data_cut is not None and item.data_cut not in cuts:
-        _unknown(report, path + ("data_cut",), "data cut", item.data_cut, cuts)
+        unknown(report, path + ("data_cut",), "data cut", item.data_cut, cuts)
     if item.data_cut is None and len(cuts) > 1:
         report.error("missing-data-cut", path, "the record has several data cuts and this entry names none",
                      f"add 'data_cut: ...' with one of: {', '.join(sorted(cuts))}")
@@ -304,11 +133,11 @@ def _check_item(report: _Reporter, record: Record, path: tuple[object, ...],
     _check_statistic(report, path + ("statistic",), stat)
 
 
-def _check_arms(report: _Reporter, path, outcome: Outcome, arms: set[str]) -> None:
+def _check_arms(report: Reporter, path, outcome: Outcome, arms: set[str]) -> None:
     for name in ("arm", "comparator"):
         value = getattr(outcome, name)
         if value is not None and value not in arms:
-            _unknown(report, path + (name,), "arm", value, arms)
+            unknown(report, path + (name,), "arm", value, arms)
     kind = outcome.statistic.kind
     # A p-value may also compare subgroups named in 'subgroup' (e.g. Ki-67 <= 7% vs > 7%).
     between_subgroups = kind == "p_value" and outcome.arm is None and outcome.comparator is None and outcome.subgroup
@@ -324,7 +153,7 @@ def _check_arms(report: _Reporter, path, outcome: Outcome, arms: set[str]) -> No
                      "name two different arms")
 
 
-def _check_time(report: _Reporter, path, outcome: Outcome) -> None:
+def _check_time(report: Reporter, path, outcome: Outcome) -> None:
     if outcome.time is not None and outcome.time_unit is None:
         report.error("time-without-unit", path + ("time",), f"the time {outcome.time:g} has no unit",
                      "add 'time_unit: days|weeks|months|years'")
@@ -338,7 +167,7 @@ def _check_time(report: _Reporter, path, outcome: Outcome) -> None:
                      "add 'time: ...' and 'time_unit: ...'")
 
 
-def _check_aggregation(report: _Reporter, record: Record, path, outcome: Outcome) -> None:
+def _check_aggregation(report: Reporter, record: Record, path, outcome: Outcome) -> None:
     agg = outcome.aggregation
     kind = outcome.statistic.kind
     if agg is not None:
@@ -365,7 +194,7 @@ def _check_aggregation(report: _Reporter, record: Record, path, outcome: Outcome
                            "add 'k: ...' when the source gives it")
 
 
-def _check_statistic(report: _Reporter, path: tuple[object, ...], stat: Any) -> None:
+def _check_statistic(report: Reporter, path: tuple[object, ...], stat: Any) -> None:
     kind = stat.kind
     if kind == "count" and stat.events > stat.n:
         report.error("events-exceed-n", path + ("events",), f"events ({stat.events}) exceed n ({stat.n})",
@@ -406,10 +235,10 @@ def _check_statistic(report: _Reporter, path: tuple[object, ...], stat: Any) -> 
     if kind == "range" and stat.low > stat.high:
         report.error("range-order", path + ("low",), f"low ({stat.low:g}) is above high ({stat.high:g})", "swap them")
     if kind == "count" and stat.percent is not None and 0 <= stat.percent <= 100 and stat.events <= stat.n:
-        _warn_percent(report, path, stat.events, stat.n, stat.percent, report.parsed)
+        warn_percent(report, path, stat.events, stat.n, stat.percent, report.parsed)
 
 
-def _check_ci(report: _Reporter, path, stat: Any) -> None:
+def _check_ci(report: Reporter, path, stat: Any) -> None:
     if not hasattr(stat, "ci_low"):
         return
     low, high = stat.ci_low, stat.ci_high
@@ -436,110 +265,3 @@ def _check_ci(report: _Reporter, path, stat: Any) -> None:
                          "check the estimate and limits against the source")
 
 
-def _printed_decimals(parsed: ParsedYaml, path: tuple[object, ...]) -> int:
-    value: Any = parsed.data
-    for part in path:
-        value = value[part]
-    if isinstance(value, int):
-        return 0
-    text = repr(float(value))
-    return 6 if "e" in text else len(text.split(".")[1])
-
-
-def _warn_percent(report: _Reporter, path, events: int, n: int, percent: float, parsed: ParsedYaml) -> None:
-    exact = 100.0 * events / n
-    decimals = _printed_decimals(parsed, path + ("percent",))
-    if abs(exact - percent) > 0.5 * 10.0 ** (-decimals) + 1e-9:
-        report.warning("percent-mismatch", path + ("percent",),
-                       f"{events}/{n} is {exact:.{decimals + 1}f}%, but {percent:g}% is printed",
-                       "check the counts and the percent against the source (a truncated percent is common)")
-
-
-def _quantity_key(record: Record, outcome: Outcome) -> tuple:
-    return (effective_data_cut(record, outcome), outcome.endpoint, outcome.qualifier, outcome.subgroup,
-            outcome.arm, outcome.comparator, outcome.time, outcome.time_unit, outcome.statistic.kind,
-            effective_aggregation(record, outcome))
-
-
-def _values(outcome: Outcome) -> dict[str, Any]:
-    values = outcome.statistic.model_dump(exclude={"kind", "method", "test"}, exclude_defaults=True)
-    if outcome.aggregation is not None and outcome.aggregation.k is not None:
-        values["k"] = outcome.aggregation.k
-    return values
-
-
-def _decimals(value: float) -> int:
-    text = repr(float(value))
-    return 6 if "e" in text else len(text.split(".")[1].rstrip("0"))
-
-
-def _agree(a: Any, b: Any) -> bool:
-    """Equal, or equal once both are rounded to the coarser of their printed precisions (0.21 ~ 0.214)."""
-    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-        return a == b
-    places = min(_decimals(a), _decimals(b))
-    return abs(round(a, places) - round(b, places)) < 10.0 ** (-places) / 2
-
-
-def _groups(record: Record) -> Iterator[tuple[tuple, list[int]]]:
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, outcome in enumerate(record.outcomes):
-        groups[_quantity_key(record, outcome)].append(i)
-    return iter(groups.items())
-
-
-def _describe_quantity(key: tuple) -> str:
-    cut, endpoint, qualifier, subgroup, arm, comparator, time, unit, kind, _ = key
-    parts = [endpoint + (f" ({qualifier})" if qualifier else "")]
-    if arm:
-        parts.append(f"{arm} vs {comparator}" if comparator else f"arm {arm}")
-    if subgroup:
-        parts.append(f"subgroup {subgroup}")
-    if time is not None:
-        parts.append(f"at {time:g} {unit}")
-    if cut:
-        parts.append(f"data cut {cut}")
-    return f"{kind} of " + ", ".join(parts)
-
-
-def _warn_conflicts(report: _Reporter, record: Record) -> None:
-    for key, rows in _groups(record):
-        differences: list[str] = []
-        for a_pos, i in enumerate(rows):
-            for j in rows[a_pos + 1:]:
-                a, b = _values(record.outcomes[i]), _values(record.outcomes[j])
-                for name in sorted(set(a) & set(b)):
-                    if not _agree(a[name], b[name]):
-                        differences.append(
-                            f"{name} {_fmt(a[name])} ({_source(record, i)}) vs {_fmt(b[name])} ({_source(record, j)})")
-        if differences:
-            report.warning("conflicting-values", ("outcomes", rows[0]),
-                           f"{_describe_quantity(key)} is reported with different values: {'; '.join(differences)}",
-                           "keep every value with its source; say in a note which one analyses should use")
-    if record.review is not None:
-        for name in ("studies", "abstracts", "patients", "procedures"):
-            numbers = getattr(record.review, name)
-            values = {n.value for n in numbers}
-            if len(values) > 1:
-                listed = " vs ".join(f"{n.value} ({n.provenance.source if n.provenance else '?'})" for n in numbers)
-                report.warning("conflicting-values", ("review", name),
-                               f"the number of included {name} differs between sources: {listed}",
-                               "keep both with their sources; check the primary publication")
-
-
-def _source(record: Record, i: int) -> str:
-    prov = record.outcomes[i].provenance
-    return prov.source if prov else "no source"
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _warn_secondary_only(report: _Reporter, record: Record) -> None:
-    for key, rows in _groups(record):
-        provs = [record.outcomes[i].provenance for i in rows]
-        if provs and all(p is not None and p.kind == "secondary" for p in provs):
-            report.warning("secondary-only", ("outcomes", rows[0]),
-                           f"{_describe_quantity(key)} rests only on a secondary source ({provs[0].source})",
-                           "find the number in the study's own publication and add it with kind: primary")

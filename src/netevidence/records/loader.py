@@ -11,7 +11,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from .checks import LoadedRecord, check_collection, check_record, load_curves
+from .checks import check_collection, check_record
+from .curves import load_curves
+from .loaded import LoadedRecord
 from .problems import Problem
 from .schema import Citation, Record, SharedSources
 from .structure import validate_structure

@@ -1,0 +1,77 @@
+"""Draw one PNG of each kind of plot for the documentation (run from the repository root:
+``.venv/bin/python docs/img/make_images.py``)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import netevidence
+from netevidence.effects import back_transform
+from netevidence.plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
+from netevidence.pooling import pool
+from netevidence.pooling.subgroups import subgroup_analysis
+from netevidence.specs import GroupFit, Stratum, kaplan_meier_panel, load_spec, run_spec
+from netevidence.specs.run import ROW_COLUMNS
+from netevidence.survival.simulate import digitise, km_corners
+
+OUT = Path("docs/img")
+ev = netevidence.load_evidence("evidence")
+
+
+def png(plot, name, w, h):
+    save(plot, OUT / name, w, h, formats=("png",), dpi=110)
+
+
+symptom = run_spec(ev, load_spec("analyses/symptom-response.yaml"))
+st = symptom.strata[0]
+p, lay = forest_plot(st, subgroup="modality")
+png(p, "forest-proportions", lay.width, lay.height)
+labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
+p, w, h, _ = funnel_plot(st.funnel, labels, measure=st.measure, title="Symptom response across modalities")
+png(p, "funnel", w, h)
+
+netter = run_spec(ev, load_spec("analyses/netter-1-hazard-ratios.yaml"))
+pfs = next(s for s in netter.strata if s.key == (("endpoint", "pfs"),))
+p, lay = forest_plot(pfs)
+png(p, "forest-ratios", lay.width, lay.height)
+
+landmark = run_spec(ev, load_spec("analyses/landmark-survival.yaml"))
+p, w, h, _ = survival_curves_plot(landmark.curves, title="Overall survival")
+png(p, "survival-curves", w, h)
+
+# 40 simulated studies in 4 subgroups, with intervals clipped at the axis: the layout at its largest
+rng = np.random.default_rng(2024)
+k = 40
+yi, vi = rng.normal(0.4, 0.9, k), rng.uniform(0.02, 0.9, k)
+t = back_transform("PLO")
+z = 1.959963984540054
+groups = [f"simulated group {i % 4 + 1}" for i in range(k)]
+rows = pd.DataFrame({
+    "label": [f"Simulated study {i + 1:02d}" for i in range(k)], "detail": "", "group": groups, "block": "studies",
+    "role": "study", "study_id": [f"s{i}" for i in range(k)], "study_name": "", "modality": "sirt",
+    "n": rng.integers(15, 300, k), "events": 0, "value": t(yi), "low": t(yi - z * np.sqrt(vi)),
+    "high": t(yi + z * np.sqrt(vi)), "yi": yi, "vi": vi, "weight": np.nan, "measure": "PLO", "statistic": "count",
+    "source": "", "location": "", "source_kind": "primary", "verified": True, "file": "", "line": 0, "reason": None,
+    "row": range(k)})
+rows["events"] = np.round(rows["n"] * rows["value"]).astype(int)
+rows = rows.sort_values(["group", "row"], kind="stable").reset_index(drop=True)
+fit = pool(rows["yi"], rows["vi"])
+rows["weight"] = fit.weights
+sub = subgroup_analysis(rows["yi"], rows["vi"], rows["group"])
+fits = tuple(GroupFit(str(g), int(n), f, f.predict(t)) for g, n, f in zip(sub.levels, sub.k, sub.fits))
+sim = Stratum(key=(), title="Simulated", scale="proportion", measure="PLO", level=0.95, rows=rows[list(ROW_COLUMNS)],
+              fit=fit, prediction=fit.predict(t), subgroups=sub, group_fits=fits, sensitivity=pd.DataFrame(),
+              funnel=None, notes=(), transf=t)
+p, lay = forest_plot(sim, subgroup="group", xlim=(0.2, 1.0))
+png(p, "forest-40-rows", lay.width, lay.height)
+
+ipd = pd.read_csv("tests/data/radiant4/RADIANT4_2C.csv")
+panels = []
+for arm, n in (("everolimus", 205), ("placebo", 97)):
+    d = ipd[ipd["arm"] == arm]
+    curve = digitise(km_corners(d["time"].to_numpy(), d["event"].to_numpy()), rng, sd_time=0.05,
+                     sd_survival=0.003, drop_fraction=0.3)
+    panels.append(kaplan_meier_panel(curve, n, label=f"RADIANT-4 {arm}"))
+p, w, h, _ = km_plot(panels, title="Reconstructed overall survival over digitised points (RADIANT-4)")
+png(p, "km-reconstructed", w, h)

@@ -1,0 +1,45 @@
+"""Funnel plots: effect sizes against their standard errors with the pseudo confidence region around
+the pooled estimate (Sterne & Egger, Journal of Clinical Epidemiology 2001), from
+:func:`netevidence.pooling.bias.funnel_data`. The horizontal axis is the analysis scale (e.g. logit
+proportion or log hazard ratio), as in metafor's ``funnel()``; the standard error runs downwards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .layout import FONT, SMALL
+
+MEASURE_AXIS = {"PLO": "Logit proportion", "PR": "Proportion", "PAS": "Arcsine proportion",
+                "PFT": "Freeman-Tukey proportion", "PLN": "Log proportion", "HR": "Log hazard ratio",
+                "OR": "Log odds ratio", "MEDIAN": "Log median", "SURV": "log(-log survival)"}
+
+
+def funnel_frames(funnel, labels) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pts = pd.DataFrame({"yi": np.asarray(funnel.yi, float), "sei": np.asarray(funnel.sei, float),
+                        "label": list(labels)})
+    reg = funnel.region_frame()
+    return pts, reg
+
+
+def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = ""):
+    """The plotnine funnel plot; returns ``(ggplot, width, height, alt)``."""
+    from plotnine import (aes, element_text, scale_x_continuous, geom_point, geom_polygon, geom_text, geom_vline, ggplot,
+                          labs, scale_y_reverse, theme, theme_bw)
+
+    pts, reg = funnel_frames(funnel, labels)
+    poly = pd.DataFrame({"x": list(reg["low"]) + list(reg["high"][::-1]), "y": list(reg["se"]) + list(reg["se"][::-1])})
+    p = (ggplot()
+         + geom_polygon(aes("x", "y"), data=poly, fill="#eef2f7", color="#9aa9bd")
+         + geom_vline(xintercept=funnel.estimate, linetype="dashed", color="#555555")
+         + geom_point(aes("yi", "sei"), data=pts, size=2.6, color="#1f4e79")
+         + geom_text(aes("yi", "sei", label="label"), data=pts, size=SMALL, nudge_y=0.035 * max(pts["sei"].max(), 1e-9),
+                     va="bottom", color="#333333")
+         + scale_y_reverse(expand=(0.1, 0))
+         + scale_x_continuous(expand=(0.15, 0))
+         + labs(x=MEASURE_AXIS.get(measure or "", "Effect size"), y="Standard error", title=title)
+         + theme_bw(base_size=FONT + 1)
+         + theme(plot_title=element_text(size=FONT + 1)))
+    alt = (f"Funnel plot{': ' + title if title else ''}; {len(pts)} studies around the pooled estimate "
+           f"{funnel.estimate:.2f} on the analysis scale.")
+    return p, 5.5, 4.2, alt

@@ -1,0 +1,125 @@
+"""Consistency warnings: numbers that are usable but that a reader should look at twice.
+
+- ``percent-mismatch``: a printed percent that does not match events/n at its printed precision;
+- ``conflicting-values``: one quantity reported with different values by two sources (after rounding
+  both to the coarser printed precision), and review counts that differ between sources;
+- ``secondary-only``: a quantity that rests only on a secondary source.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterator
+
+from .loaded import Reporter, effective_aggregation, effective_data_cut
+from .schema import Outcome, Record
+from .yamlsource import ParsedYaml
+
+
+def _printed_decimals(parsed: ParsedYaml, path: tuple[object, ...]) -> int:
+    value: Any = parsed.data
+    for part in path:
+        value = value[part]
+    if isinstance(value, int):
+        return 0
+    text = repr(float(value))
+    return 6 if "e" in text else len(text.split(".")[1])
+
+
+def warn_percent(report: Reporter, path, events: int, n: int, percent: float, parsed: ParsedYaml) -> None:
+    exact = 100.0 * events / n
+    decimals = _printed_decimals(parsed, path + ("percent",))
+    if abs(exact - percent) > 0.5 * 10.0 ** (-decimals) + 1e-9:
+        report.warning("percent-mismatch", path + ("percent",),
+                       f"{events}/{n} is {exact:.{decimals + 1}f}%, but {percent:g}% is printed",
+                       "check the counts and the percent against the source (a truncated percent is common)")
+
+
+def _quantity_key(record: Record, outcome: Outcome) -> tuple:
+    return (effective_data_cut(record, outcome), outcome.endpoint, outcome.qualifier, outcome.subgroup,
+            outcome.arm, outcome.comparator, outcome.time, outcome.time_unit, outcome.statistic.kind,
+            effective_aggregation(record, outcome))
+
+
+def _values(outcome: Outcome) -> dict[str, Any]:
+    values = outcome.statistic.model_dump(exclude={"kind", "method", "test"}, exclude_defaults=True)
+    if outcome.aggregation is not None and outcome.aggregation.k is not None:
+        values["k"] = outcome.aggregation.k
+    return values
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    return 6 if "e" in text else len(text.split(".")[1].rstrip("0"))
+
+
+def _agree(a: Any, b: Any) -> bool:
+    """Equal, or equal once both are rounded to the coarser of their printed precisions (0.21 ~ 0.214)."""
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return a == b
+    places = min(_decimals(a), _decimals(b))
+    return abs(round(a, places) - round(b, places)) < 10.0 ** (-places) / 2
+
+
+def _groups(record: Record) -> Iterator[tuple[tuple, list[int]]]:
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, outcome in enumerate(record.outcomes):
+        groups[_quantity_key(record, outcome)].append(i)
+    return iter(groups.items())
+
+
+def _describe_quantity(key: tuple) -> str:
+    cut, endpoint, qualifier, subgroup, arm, comparator, time, unit, kind, _ = key
+    parts = [endpoint + (f" ({qualifier})" if qualifier else "")]
+    if arm:
+        parts.append(f"{arm} vs {comparator}" if comparator else f"arm {arm}")
+    if subgroup:
+        parts.append(f"subgroup {subgroup}")
+    if time is not None:
+        parts.append(f"at {time:g} {unit}")
+    if cut:
+        parts.append(f"data cut {cut}")
+    return f"{kind} of " + ", ".join(parts)
+
+
+def warn_conflicts(report: Reporter, record: Record) -> None:
+    for key, rows in _groups(record):
+        differences: list[str] = []
+        for a_pos, i in enumerate(rows):
+            for j in rows[a_pos + 1:]:
+                a, b = _values(record.outcomes[i]), _values(record.outcomes[j])
+                for name in sorted(set(a) & set(b)):
+                    if not _agree(a[name], b[name]):
+                        differences.append(
+                            f"{name} {_fmt(a[name])} ({_source(record, i)}) vs {_fmt(b[name])} ({_source(record, j)})")
+        if differences:
+            report.warning("conflicting-values", ("outcomes", rows[0]),
+                           f"{_describe_quantity(key)} is reported with different values: {'; '.join(differences)}",
+                           "keep every value with its source; say in a note which one analyses should use")
+    if record.review is not None:
+        for name in ("studies", "abstracts", "patients", "procedures"):
+            numbers = getattr(record.review, name)
+            values = {n.value for n in numbers}
+            if len(values) > 1:
+                listed = " vs ".join(f"{n.value} ({n.provenance.source if n.provenance else '?'})" for n in numbers)
+                report.warning("conflicting-values", ("review", name),
+                               f"the number of included {name} differs between sources: {listed}",
+                               "keep both with their sources; check the primary publication")
+
+
+def _source(record: Record, i: int) -> str:
+    prov = record.outcomes[i].provenance
+    return prov.source if prov else "no source"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def warn_secondary_only(report: Reporter, record: Record) -> None:
+    for key, rows in _groups(record):
+        provs = [record.outcomes[i].provenance for i in rows]
+        if provs and all(p is not None and p.kind == "secondary" for p in provs):
+            report.warning("secondary-only", ("outcomes", rows[0]),
+                           f"{_describe_quantity(key)} rests only on a secondary source ({provs[0].source})",
+                           "find the number in the study's own publication and add it with kind: primary")

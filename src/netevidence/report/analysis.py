@@ -1,0 +1,219 @@
+"""One analysis page's content: run the specification, draw its plots, and describe it as plain data
+(JSON-serialisable, so that it can be cached and rendered without recomputation)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..evidence import EvidenceBase
+from ..plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
+from ..plots.layout import fmt_ci, fmt_p
+from ..records import vocabulary
+from ..specs import AnalysisSpec, run_spec
+from .methods import spec_methods
+
+ROLE_TEXT = {
+    "study": "pooled",
+    "shown": "shown, not pooled",
+    "umbrella": "published summary, not pooled",
+    "excluded": "excluded",
+}
+
+
+def _clean(x: Any) -> Any:
+    if x is None or x is pd.NA:
+        return None
+    if isinstance(x, (np.floating, float)):
+        return None if math.isnan(float(x)) else float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    return x
+
+
+def record_location(evidence: EvidenceBase, r: dict) -> str:
+    """``file:line`` of a row, the file relative to the evidence directory (so that the site does not
+    depend on where the evidence directory is)."""
+    file = r.get("file")
+    if not file:
+        return ""
+    root = Path(evidence.root)
+    base = root if root.is_dir() else root.parent
+    try:
+        rel = Path(file).resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        rel = Path(file).name
+    return f"{rel}:{r['line']}" if _clean(r.get("line")) is not None else rel
+
+
+def _int(x: Any) -> int | None:
+    x = _clean(x)
+    return None if x is None else int(x)
+
+
+def _modality_name(m: str) -> str:
+    return " + ".join(vocabulary.MODALITIES.get(t, t).split(",")[0] for t in str(m).split("+"))
+
+
+def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -> dict[str, Any]:
+    save(plot, stem, width, height)
+    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "alt": alt,
+            "width": int(round(width * 110)), "height": int(round(height * 110))}
+
+
+def _pred_text(pred, scale: str) -> str:
+    return fmt_ci(pred.pred, pred.ci_low, pred.ci_high, scale)
+
+
+def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, base_dir: Path, img_dir: Path,
+                   img_rel: str) -> dict[str, Any]:
+    """Run ``spec``, write its images into ``img_dir`` and return the page content."""
+    result = run_spec(evidence, spec, base_dir=base_dir)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    strata = []
+    summary = []
+    used_studies: set[str] = set()
+    for i, st in enumerate(result.strata, start=1):
+        stem = img_dir / f"{spec.id}-{i}-forest"
+        plot, lay = forest_plot(st, subgroup=spec.subgroup)
+        fig = _figure(plot, stem, lay.width, lay.height, lay.alt, img_rel) if "forest" in spec.plots else None
+        rows = []
+        for r in st.rows.to_dict("records"):
+            used_studies.add(r["study_id"])
+            rows.append({
+                "label": r["label"], "detail": r["detail"], "group": _modality_name(r["group"])
+                if spec.subgroup == "modality" and r["group"] else r["group"],
+                "role": ("pooled" if st.fit is not None else "study estimate, not pooled")
+                if r["role"] == "study" else ROLE_TEXT.get(r["role"], r["role"]),
+                "study_id": r["study_id"], "n": _int(r["n"]), "events": _int(r["events"]),
+                "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
+                "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
+                "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
+                "where": record_location(evidence, r),
+            })
+        pooled = None
+        if st.fit is not None:
+            f, p = st.fit, st.prediction
+            pooled = {
+                "model": "equal-effects" if f.method == "EE" else f"random-effects ({f.method})",
+                "k": f.k, "estimate": _pred_text(p, st.scale),
+                "pi": f"[{fmt_ci(p.pi_low, np.nan, np.nan, st.scale)}, {fmt_ci(p.pi_high, np.nan, np.nan, st.scale)}]",
+                "heterogeneity": f"τ² = {f.tau2:.4f}; I² = {f.i2:.1f}%; H² = {f.h2:.2f}; Q({f.q_df}) = {f.q:.2f}, "
+                                 f"p {fmt_p(f.q_pval)}",
+                "test": f"{'z' if f.ci == 'z' else 't'} = {f.statistic:.2f}, p {fmt_p(f.pval)}",
+                "values": {"estimate": p.pred, "ci_low": p.ci_low, "ci_high": p.ci_high, "pi_low": p.pi_low,
+                           "pi_high": p.pi_high, "tau2": f.tau2, "i2": f.i2, "q": f.q},
+            }
+        subgroups = []
+        subgroup_test = None
+        if st.subgroups is not None:
+            s = st.subgroups
+            for lev, k, fit in zip(s.levels, s.k, s.fits):
+                pr = fit.predict(st.transf)
+                subgroups.append({"group": _modality_name(lev) if spec.subgroup == "modality" else str(lev),
+                                  "k": int(k), "estimate": _pred_text(pr, st.scale),
+                                  "heterogeneity": (f"τ² = {fit.tau2:.4f}; I² = {fit.i2:.1f}%; Q({fit.q_df}) = "
+                                                    f"{fit.q:.2f}" if k > 1 else "single study")})
+            subgroup_test = f"Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}"
+        sens = []
+        for r in st.sensitivity.to_dict("records"):
+            est = r.get("estimate")
+            sens.append({"analysis": r["analysis"], "k": _clean(r.get("k")),
+                         "estimate": fmt_ci(est, r.get("ci_low", np.nan), r.get("ci_high", np.nan), st.scale)
+                         if est is not None and np.isfinite(est) else "",
+                         "tau2": f"{r['tau2']:.4f}" if r.get("tau2") is not None and np.isfinite(r.get("tau2", np.nan)) else "",
+                         "i2": f"{r['i2']:.1f}%" if r.get("i2") is not None and np.isfinite(r.get("i2", np.nan)) else "",
+                         "note": r.get("note") if isinstance(r.get("note"), str) else ""})
+        funnel = None
+        if st.funnel is not None:
+            labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
+            title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
+            fp, w, h, alt = funnel_plot(st.funnel, labels, measure=st.measure, title=title)
+            funnel = _figure(fp, img_dir / f"{spec.id}-{i}-funnel", w, h, alt, img_rel)
+        strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
+                       "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
+                       "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
+                       "notes": list(st.notes)})
+        summary.extend(_summary_rows(spec, st, i))
+    exclusions = []
+    for r in result.exclusions.to_dict("records"):
+        exclusions.append({
+            "study_id": r["study_id"], "study_name": r["study_name"], "endpoint": r["endpoint"],
+            "what": "; ".join(str(x) for x in (r["statistic"], _clean(r["arm"]), _clean(r["qualifier"]),
+                                                _clean(r["subgroup"]), _clean(r["data_cut"])) if x),
+            "source": r["source"], "role": ROLE_TEXT.get(r["role"], r["role"]), "reason": r["reason"],
+            "where": record_location(evidence, r),
+        })
+    curves = None
+    if result.curves is not None and len(result.curves.curves):
+        cp, w, h, alt = survival_curves_plot(result.curves, title=vocabulary.ENDPOINTS.get(
+            result.curves.endpoint, result.curves.endpoint).capitalize())
+        fig = _figure(cp, img_dir / f"{spec.id}-survival", w, h, alt, img_rel)
+        summ = []
+        for g, sc in sorted(result.curves.summary_fits.items()):
+            summ.append({"group": _modality_name(g), "k": sc.k,
+                         "median": ("not reached" if not np.isfinite(sc.median) else
+                                    f"{sc.median:.1f} [{sc.median_ci_low:.1f}, {sc.median_ci_high:.1f}]"
+                                    .replace("nan", "NR")),
+                         "i2": f"{100 * sc.i2:.1f}%" if np.isfinite(sc.i2) else ""})
+        curves = {"figure": fig, "notes": list(result.curves.notes), "summaries": summ}
+        used_studies.update(set(result.selection["study_id"]))
+    km = None
+    if result.km:
+        kp, w, h, alt = km_plot(result.km, title=spec.title)
+        km = {"figure": _figure(kp, img_dir / f"{spec.id}-km", w, h, alt, img_rel),
+              "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
+    return {
+        "id": spec.id, "title": spec.title, "description": spec.description,
+        "methods": spec_methods(spec), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
+        "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
+    }
+
+
+def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
+    """Key numbers per modality for the index: subgroup estimates, else the stratum's pooled estimate,
+    else each study's own estimate with a CI."""
+    out = []
+    rows = st.rows
+    if st.title == "All studies":
+        st_title = ", ".join(vocabulary.ENDPOINTS.get(e, e).split(" (")[0] for e in spec.select.endpoints)
+    else:
+        st_title = st.title
+    if st.subgroups is not None and spec.subgroup == "modality":
+        for lev, k, fit in zip(st.subgroups.levels, st.subgroups.k, st.subgroups.fits):
+            pr = fit.predict(st.transf)
+            out.append({"modality": str(lev), "analysis": spec.id, "title": spec.title, "stratum": st_title,
+                        "anchor": f"s{i}", "k": int(k), "estimate": _pred_text(pr, st.scale),
+                        "kind": "pooled" if k > 1 else "single study"})
+    elif st.fit is not None:
+        modality = "+".join(sorted({_row_modality(s, spec) for s in rows.loc[rows["role"] == "study"].to_dict("records")}))
+        out.append({"modality": modality, "analysis": spec.id, "title": spec.title, "stratum": st_title,
+                    "anchor": f"s{i}", "k": st.fit.k, "estimate": _pred_text(st.prediction, st.scale),
+                    "kind": "pooled"})
+    else:
+        studies = rows[(rows["role"] == "study") & rows["value"].notna()]
+        if len(studies) > 2:
+            lo, hi = studies["value"].min(), studies["value"].max()
+            out.append({"modality": "+".join(sorted({_row_modality(r, spec) for r in studies.to_dict("records")})),
+                        "analysis": spec.id, "title": spec.title, "stratum": st_title, "anchor": f"s{i}",
+                        "k": None, "estimate": f"{len(studies)} estimates from {fmt_ci(lo, np.nan, np.nan, st.scale)} "
+                                              f"to {fmt_ci(hi, np.nan, np.nan, st.scale)}",
+                        "kind": "shown side by side, not pooled"})
+            rows = rows[rows["role"] == "umbrella"]
+        for r in rows[(rows["role"].isin(["study", "shown", "umbrella"])) & rows["value"].notna()].to_dict("records"):
+            out.append({"modality": _row_modality(r, spec), "analysis": spec.id, "title": spec.title,
+                        "stratum": st_title + (f" ({r['detail']})" if r["detail"] else ""), "anchor": f"s{i}",
+                        "k": 1 if r["role"] == "study" else None,
+                        "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
+                        "kind": {"study": "single study", "shown": "reported, no CI"}.get(r["role"], "published summary")})
+    return out
+
+
+def _row_modality(r: dict, spec: AnalysisSpec) -> str:
+    return str(r.get("group")) if spec.subgroup == "modality" and r.get("group") else str(r.get("modality", ""))

@@ -1,0 +1,96 @@
+"""Methods text generated from an analysis specification."""
+
+from __future__ import annotations
+
+from ..records import vocabulary
+from ..specs import AnalysisSpec
+
+MEASURES = {
+    "PLO": "proportions on the logit scale, back-transformed with the inverse logit",
+    "PR": "raw proportions",
+    "PAS": "proportions on the arcsine square-root scale, back-transformed with sin²",
+    "PFT": "proportions on the Freeman-Tukey double-arcsine scale, back-transformed with Miller's inverse at "
+           "the harmonic mean of the sample sizes",
+    "PLN": "proportions on the log scale, back-transformed with exp",
+}
+ESTIMATORS = {
+    "EE": "an equal-effects model (no between-study variance)",
+    "DL": "the DerSimonian-Laird estimator", "HE": "the Hedges estimator", "HS": "the Hunter-Schmidt estimator",
+    "SJ": "the Sidik-Jonkman estimator", "ML": "maximum likelihood",
+    "REML": "restricted maximum likelihood (REML)", "PM": "the Paule-Mandel estimator",
+    "EB": "the empirical Bayes estimator",
+}
+CI = {"z": "the normal distribution (Wald-type z)", "knha": "the Hartung-Knapp-Sidik-Jonkman t distribution",
+      "adhoc": "the Hartung-Knapp t distribution with the ad hoc correction (never narrower than z)"}
+
+
+def _list(values) -> str:
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def spec_methods(spec: AnalysisSpec) -> list[str]:
+    """Paragraphs describing what the specification selects and how it pools."""
+    sel, m = spec.select, spec.model
+    out = []
+    what = _list(vocabulary.ENDPOINTS.get(e, e) for e in sel.endpoints)
+    txt = f"Outcome: {what}."
+    if sel.modalities:
+        txt += f" Modalities: {_list(vocabulary.MODALITIES.get(x, x).split(',')[0] for x in sel.modalities)}."
+    if sel.designs:
+        txt += f" Designs: {_list(vocabulary.DESIGNS.get(x, x) for x in sel.designs)}."
+    if sel.statistics:
+        txt += f" Statistics as reported: {_list(s.replace('_', ' ') for s in sel.statistics)}."
+    if sel.studies:
+        txt += f" Studies: {_list(sel.studies)}."
+    if sel.comparisons is True:
+        txt += " Only comparisons between two arms are used."
+    elif sel.comparisons is False:
+        txt += " Only single-arm results are used."
+    if spec.stratify:
+        txt += f" A separate forest plot is drawn for each {_list(c.replace('_', ' ') for c in spec.stratify)}."
+    out.append(txt)
+    if m.pool:
+        level = f"{round(m.level * 100)}%"
+        out.append(
+            f"Proportions are analysed as {MEASURES[m.measure]}; hazard and odds ratios on the log scale, "
+            "with standard errors from the reported confidence interval (or from an exact p-value). "
+            f"Studies are pooled (when at least {m.min_studies} primary studies have a within-study variance) "
+            f"with a random-effects model, τ² estimated by {ESTIMATORS[m.method]}; {level} confidence intervals "
+            f"use {CI[m.ci]}. The {level} prediction interval "
+            + ("follows Higgins, Thompson and Spiegelhalter (t with k-2 df)." if m.pi == "hts"
+               else "is metafor's predict() interval.")
+            + " Heterogeneity is reported as τ², I² (from τ² and the typical within-study variance), H² and "
+            "Cochran's Q.")
+    else:
+        out.append("Nothing is pooled in this analysis: the rows describe the same patients (one trial, several "
+                   "data cuts or endpoints) and are shown side by side with their own confidence intervals.")
+    out.append(
+        "No double counting: published pooled estimates, medians and ranges across studies are shown as their "
+        "own rows and never pooled with primary studies"
+        + (" (here published pooled estimates may be pooled instead of the primary studies they include, "
+           "never two overlapping meta-analyses)" if spec.published.mode == "pool" else "")
+        + "; patient subgroups are left out in favour of the whole study population; "
+        + ("of several data cuts of one study only the latest is used; " if spec.data_cut == "latest"
+           else "every data cut is shown; ")
+        + "a number reported by two sources is used once. Every row left out is listed below with its reason.")
+    if spec.subgroup:
+        out.append(f"Subgroups by {spec.subgroup.replace('_', ' ')}: each subgroup is pooled with its own τ²; the "
+                   "test for subgroup differences is Cochran's Q across the subgroup estimates.")
+    extra = []
+    if spec.estimators:
+        extra.append(f"other τ² estimators ({_list(spec.estimators)})")
+    names = {"leave_one_out": "leave-one-out", "verified_only": "verified numbers only",
+             "primary_sources_only": "numbers from each study's own publication only"}
+    extra += [names[s] for s in spec.sensitivity]
+    if extra:
+        out.append(f"Sensitivity analyses: {_list(extra)}.")
+    if spec.survival_curves is not None:
+        c = spec.survival_curves
+        out.append(
+            f"Survival curves: a {c.model} curve (exponential when a study reports a single time point) is fitted "
+            "through each study arm's reported landmark survival and median on the log(-log) scale; it is a "
+            "model, not data, and is drawn only up to the last reported time. Where two or more arms of a "
+            f"{c.group_by} report their number of patients, a summary curve (Combescure, Foucher and Jackson, "
+            "Statistics in Medicine 2014) pools their conditional survival per 3-month interval.")
+    return out

@@ -1,0 +1,113 @@
+"""A study page's content: every number of a record with its provenance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+from ..evidence import EvidenceBase
+from ..records import vocabulary
+from .analysis import _clean, record_location
+
+STAT_FIELDS = ("events", "n", "percent", "estimate", "ci_low", "ci_high", "ci_level", "p", "low", "high",
+               "range_low", "range_high")
+
+
+def _value_text(r: dict) -> str:
+    """The number as reported, in words of its statistic kind."""
+    s = r["statistic"]
+    g = {k: _clean(r.get(k)) for k in STAT_FIELDS + ("p_relation", "unit", "not_reached", "ci_high_not_reached")}
+
+    def num(x):
+        return "" if x is None else (f"{x:g}" if isinstance(x, float) else str(x))
+
+    ci = ""
+    if g["ci_low"] is not None or g["ci_high"] is not None or g["ci_high_not_reached"]:
+        hi = "NR" if g["ci_high_not_reached"] else num(g["ci_high"])
+        lvl = f"{round(100 * g['ci_level'])}% CI " if g["ci_level"] is not None else "CI "
+        ci = f" ({lvl}{num(g['ci_low'])} to {hi})"
+    if s == "count":
+        return f"{num(g['events'])}/{num(g['n'])}" + (f" ({num(g['percent'])}%)" if g["percent"] is not None else "")
+    if s == "events":
+        return f"{num(g['events'])} events" + (f" ({num(g['percent'])}%)" if g["percent"] is not None else "")
+    if s == "proportion":
+        return f"{num(g['percent'])}%" + (f" of {num(g['n'])}" if g["n"] is not None else "") + ci
+    if s in ("hazard_ratio", "odds_ratio", "rmst", "rmst_difference", "median_time", "median_of_studies"):
+        if g["not_reached"]:
+            return "not reached" + ci
+        unit = f" {g['unit']}" if g["unit"] else ""
+        txt = f"{num(g['estimate'])}{unit}{ci}"
+        if g["range_low"] is not None:
+            txt += f", range {num(g['range_low'])}-{num(g['range_high'])}"
+        if g["p"] is not None:
+            txt += f", p {g['p_relation'] or '='} {num(g['p'])}"
+        return txt
+    if s == "survival_at":
+        return f"{num(g['percent'])}%{ci}"
+    if s == "range":
+        return f"{num(g['low'])} to {num(g['high'])} {g['unit'] or ''}".strip()
+    if s == "p_value":
+        return f"p {g['p_relation'] or '='} {num(g['p'])}"
+    return ""
+
+
+def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[str, list[dict]]) -> dict[str, Any]:
+    rec = evidence.record(study_id)
+    srow = evidence.studies[evidence.studies["study_id"] == study_id].iloc[0].to_dict()
+    outcomes = []
+    for r in evidence.outcomes[evidence.outcomes["study_id"] == study_id].to_dict("records"):
+        time = _clean(r["time"])
+        outcomes.append({
+            "endpoint": vocabulary.ENDPOINTS.get(r["endpoint"], r["endpoint"]),
+            "endpoint_id": r["endpoint"],
+            "qualifier": _clean(r["qualifier"]) or "", "subgroup": _clean(r["subgroup"]) or "",
+            "arm": (_clean(r["arm"]) or "") + (f" vs {r['comparator']}" if _clean(r["comparator"]) else ""),
+            "time": f"{time:g} {r['time_unit']}" if time is not None else "",
+            "data_cut": _clean(r["data_cut"]) or "", "statistic": r["statistic"].replace("_", " "),
+            "value": _value_text(r), "aggregation": r["aggregation"],
+            "source": r["source"], "location": _clean(r["location"]) or "", "kind": r["source_kind"],
+            "verified": _clean(r["verified"]), "note": _clean(r["note"]) or "",
+            "where": record_location(evidence, r),
+        })
+    chars = []
+    for r in evidence.characteristics[evidence.characteristics["study_id"] == study_id].to_dict("records"):
+        chars.append({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()})
+    cuts = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+            for r in evidence.data_cuts[evidence.data_cuts["study_id"] == study_id].to_dict("records")]
+    arms = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+            for r in evidence.arms[evidence.arms["study_id"] == study_id].to_dict("records")]
+    review = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+              for r in evidence.review_counts[evidence.review_counts["study_id"] == study_id].to_dict("records")]
+    pop = None
+    if rec.population is not None:
+        p = rec.population
+        pv = p.provenance
+        pop = {"numbers": [(name, getattr(p, name)) for name in ("patients", "lesions", "procedures", "sessions",
+                                                                   "sites") if getattr(p, name, None) is not None],
+               "text": [(name, getattr(p, name)) for name in ("grade", "primary_site", "description")
+                        if getattr(p, name, None)],
+               "arms": dict(p.arms) if getattr(p, "arms", None) else {},
+               "source": pv.source, "location": pv.location or "", "kind": pv.kind, "verified": pv.verified,
+               "note": pv.note or ""}
+    sources = []
+    used = set(evidence.outcomes.loc[evidence.outcomes["study_id"] == study_id, "source"]) | {rec.citation}
+    used |= set(rec.sources)
+    for sid in sorted(used):
+        c = evidence.citations.get(sid)
+        if c is None:
+            continue
+        sources.append({"id": sid, "authors": ", ".join(c.authors), "title": c.title or "", "year": c.year or "",
+                        "journal": c.journal or "", "volume": c.volume or "", "pages": c.pages or "",
+                        "doi": c.doi or "", "pmid": c.pmid or "", "note": c.note or ""})
+    return {
+        "id": study_id, "name": rec.name, "title": rec.title or "",
+        "design": vocabulary.DESIGNS.get(rec.design, rec.design),
+        "modality": ", ".join(vocabulary.MODALITIES.get(m, m) for m in rec.modality),
+        "year": _clean(srow.get("year")) or "", "citation": rec.citation, "notes": rec.notes or "",
+        "related": list(rec.related),
+        "included_ids": list(rec.review.included_ids) if rec.review is not None else [],
+        "included_note": (rec.review.included_note or "") if rec.review is not None else "",
+        "file": record_location(evidence, {"file": srow.get("file")}) if srow.get("file") else "", "population": pop, "outcomes": outcomes, "characteristics": chars,
+        "data_cuts": cuts, "arms": arms, "review": review, "sources": sources,
+        "analyses": analyses_by_study.get(study_id, []),
+    }

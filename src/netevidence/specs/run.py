@@ -1,0 +1,345 @@
+"""Running an analysis specification: strata, pooled estimates, subgroups, sensitivity and curves.
+
+Pooling uses :func:`netevidence.pooling.pool` (random-effects model, metafor's ``rma()``), subgroups
+:func:`netevidence.pooling.subgroups.subgroup_analysis`, leave-one-out
+:func:`netevidence.pooling.sensitivity.leave_one_out`, funnel data :func:`netevidence.pooling.bias.funnel_data`
+and every back-transformation the single ``transf`` hook of :func:`netevidence.effects.back_transform`
+(passed to ``PoolResult.predict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..effects import back_transform
+from ..evidence import EvidenceBase
+from ..pooling import PoolResult, Prediction, pool
+from ..pooling.bias import FunnelData, funnel_data
+from ..pooling.sensitivity import leave_one_out
+from ..pooling.subgroups import SubgroupResult, subgroup_analysis
+from ..records import vocabulary
+from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
+from .schema import AnalysisSpec
+from .selection import _none, same_patients, select_rows
+
+SHOWN_ROLES = ("study", "shown", "umbrella")
+ROW_COLUMNS = (
+    "label", "detail", "group", "block", "role", "study_id", "study_name", "modality", "n", "events", "value", "low",
+    "high", "yi", "vi", "weight", "measure", "statistic", "source", "location", "source_kind", "verified",
+    "file", "line", "reason", "row",
+)
+
+
+@dataclass(frozen=True)
+class GroupFit:
+    """One subgroup's pooled estimate (``prediction`` back-transformed) and its size."""
+
+    group: str
+    k: int
+    fit: PoolResult
+    prediction: Prediction
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """One forest plot: the displayed rows, the pooled estimate and everything drawn around it.
+
+    ``rows`` (one per displayed row, in plot order) holds the values on the reporting scale (``value``,
+    ``low``, ``high``), the analysis-scale ``yi``/``vi`` of pooled rows and their ``weight`` in percent of
+    the overall model (or of their subgroup's model when there is no overall model).
+    """
+
+    key: tuple[tuple[str, Any], ...]
+    title: str
+    scale: str
+    measure: str | None
+    level: float
+    rows: pd.DataFrame
+    fit: PoolResult | None
+    prediction: Prediction | None
+    subgroups: SubgroupResult | None
+    group_fits: tuple[GroupFit, ...]
+    sensitivity: pd.DataFrame
+    funnel: FunnelData | None
+    notes: tuple[str, ...]
+    transf: Callable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def k(self) -> int:
+        return int((self.rows["role"] == "study").sum())
+
+    def summary(self) -> dict[str, Any]:
+        """The key numbers as plain values (for tables and the report)."""
+        out: dict[str, Any] = {"stratum": self.title, "k": self.k, "scale": self.scale, "measure": self.measure}
+        if self.prediction is not None and self.fit is not None:
+            p = self.prediction
+            out.update(estimate=p.pred, ci_low=p.ci_low, ci_high=p.ci_high, pi_low=p.pi_low, pi_high=p.pi_high,
+                       tau2=self.fit.tau2, i2=self.fit.i2, q=self.fit.q, q_df=self.fit.q_df,
+                       q_pval=self.fit.q_pval)
+        return out
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything one specification produces. ``selection`` holds every considered row with its role and
+    reason; ``exclusions`` the rows that are not pooled, each with its reason."""
+
+    spec: AnalysisSpec
+    strata: tuple[Stratum, ...]
+    selection: pd.DataFrame = field(repr=False)
+    curves: SurvivalCurves | None
+    km: tuple[KaplanMeierPanel, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def exclusions(self) -> pd.DataFrame:
+        cols = ["study_id", "study_name", "endpoint", "statistic", "arm", "comparator", "qualifier", "subgroup",
+                "data_cut", "time", "time_unit", "source", "role", "reason", "file", "line"]
+        frame = self.selection[self.selection["role"] != "study"]
+        return frame[cols].reset_index(drop=True)
+
+    def summary_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([s.summary() for s in self.strata])
+
+
+def _fmt_time(t, unit) -> str:
+    if _none(t) is None:
+        return ""
+    t = float(t)
+    txt = f"{t:g}"
+    unit = _none(unit) or ""
+    return f"{txt} {unit[:-1] if txt == '1' and unit.endswith('s') else unit}".strip()
+
+
+def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str]) -> str:
+    parts = []
+    arm, comp = _none(row["arm"]), _none(row["comparator"])
+    if arm and ("arm" in varying or "comparator" in varying):
+        parts.append(f"{arm} vs {comp}" if comp else arm)
+    for col in ("qualifier", "subgroup", "data_cut"):
+        if col in varying and _none(row[col]):
+            parts.append(str(row[col]).replace("-", " ") if col == "qualifier" else str(row[col]))
+    if "statistic" in varying and row["statistic"] in ("hazard_ratio", "odds_ratio"):
+        parts.append(str(row["statistic"]).replace("_", " "))
+    if "time" in varying and _none(row["time"]) is not None:
+        parts.append(f"at {_fmt_time(row['time'], row['time_unit'])}")
+    if row["statistic"] in ("median_of_studies", "range"):
+        parts.append("median of studies" if row["statistic"] == "median_of_studies" else "range of studies")
+    elif row["aggregation"] == "pooled":
+        k = _none(row.get("k"))
+        parts.append(f"pooled, k={int(k)}" if k is not None else "pooled")
+    elif row["aggregation"] == "unspecified":
+        parts.append("summary, method not stated")
+    return "; ".join(parts)
+
+
+def _transform(measure: str | None, n: np.ndarray) -> Callable | None:
+    if measure is None:
+        return None
+    if measure == "PFT":
+        return back_transform("PFT", n=n)
+    return back_transform(measure)
+
+
+def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None = None) -> str:
+    if not key:
+        return "All studies"
+    out = []
+    for col, val in key:
+        if val == "" or val is None:
+            continue
+        if col == "endpoint":
+            out.append(vocabulary.ENDPOINTS.get(val, val).split(" (")[0].capitalize())
+        elif col == "time":
+            unit = None
+            if frame is not None and len(frame):
+                unit = _none(frame["time_unit"].iloc[0])
+            out.append(f"at {_fmt_time(val, unit)}")
+        elif col == "modality":
+            out.append(vocabulary.MODALITIES.get(val, val).split(",")[0])
+        elif col == "statistic":
+            out.append(str(val).replace("_", " "))
+        else:
+            out.append(str(val))
+    return ", ".join(out) or "All studies"
+
+
+def _pool_kw(spec: AnalysisSpec) -> dict[str, Any]:
+    m = spec.model
+    return {"method": m.method, "ci": m.ci, "level": m.level, "pi": m.pi}
+
+
+def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None, transf) -> pd.DataFrame:
+    out = []
+    pooled = rows[rows["role"] == "study"]
+    kw = _pool_kw(spec)
+
+    def add(analysis: str, sub: pd.DataFrame, method: str | None = None) -> None:
+        k = len(sub)
+        rec: dict[str, Any] = {"analysis": analysis, "k": k}
+        if k >= spec.model.min_studies:
+            f = pool(sub["yi"].to_numpy(float), sub["vi"].to_numpy(float), **{**kw, "method": method or kw["method"]})
+            p = f.predict(transf)
+            rec.update(estimate=p.pred, ci_low=p.ci_low, ci_high=p.ci_high, tau2=f.tau2, i2=f.i2)
+        else:
+            rec.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, tau2=np.nan, i2=np.nan,
+                       note=f"fewer than {spec.model.min_studies} studies")
+        out.append(rec)
+
+    if fit is None:
+        return pd.DataFrame(out)
+    for method in spec.estimators:
+        add(f"τ² estimator {method}", pooled, method)
+    if "verified_only" in spec.sensitivity:
+        add("verified numbers only", pooled[pooled["verified"] == True])  # noqa: E712
+    if "primary_sources_only" in spec.sensitivity:
+        add("numbers from the study's own publication only", pooled[pooled["source_kind"] == "primary"])
+    if "leave_one_out" in spec.sensitivity and len(pooled) >= 3:
+        loo = leave_one_out(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float),
+                            labels=list(pooled["label"]), **kw)
+        for i, lab in enumerate(loo.study):
+            lo, hi = loo.ci_low[i], loo.ci_high[i]
+            est = float(transf(loo.estimate[i])) if transf else float(loo.estimate[i])
+            a, b = (float(transf(lo)), float(transf(hi))) if transf else (float(lo), float(hi))
+            out.append({"analysis": f"omitting {lab}", "k": len(pooled) - 1, "estimate": est,
+                        "ci_low": min(a, b), "ci_high": max(a, b), "tau2": float(loo.tau2[i]),
+                        "i2": float(loo.i2[i])})
+    elif "leave_one_out" in spec.sensitivity:
+        out.append({"analysis": "leave one out", "k": len(pooled), "note": "needs at least 3 pooled studies"})
+    return pd.DataFrame(out)
+
+
+def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years) -> Stratum:
+    level = spec.model.level
+    notes: list[str] = []
+    shown = frame[frame["role"].isin(SHOWN_ROLES)].copy()
+    scales = sorted(set(shown["scale"]))
+    if len(scales) > 1:
+        raise ValueError(f"analysis {spec.id!r}, stratum {_stratum_title(key, frame)!r}: rows on different scales "
+                         f"({', '.join(scales)}); select one statistic family or stratify by statistic")
+    scale = scales[0] if scales else "proportion"
+    measures = sorted(set(shown.loc[shown["role"] == "study", "measure"].dropna()))
+    if len(measures) > 1:
+        raise ValueError(f"analysis {spec.id!r}, stratum {_stratum_title(key, frame)!r}: pooled rows mix the measures "
+                         f"{', '.join(measures)}; stratify by statistic")
+    measure = measures[0] if measures else None
+    n_arr = shown.loc[shown["role"] == "study", "n"].astype(float).to_numpy()
+    transf = _transform(measure, n_arr) if measure else None
+
+    varying = {c for c in ("arm", "comparator", "qualifier", "subgroup", "data_cut", "time", "statistic")
+               if shown[c].map(_none).nunique(dropna=False) > 1}
+    shown["label"] = shown["study_name"].astype(str)
+    title = _stratum_title(key, frame)
+    pairs = {(r["study_id"], _none(r["arm"]), _none(r["comparator"])) for r in shown.to_dict("records")}
+    if len(pairs) == 1 and not {"arm", "comparator"} & varying:
+        sid, arm, comp = next(iter(pairs))
+        if arm and comp:
+            title += f": {arm_labels.get((sid, arm), arm)} vs {arm_labels.get((sid, comp), comp)}"
+    shown["detail"] = [_detail(r, varying, arm_labels) for r in shown.to_dict("records")]
+    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if _none(v) is None else str(v))
+                      if spec.subgroup else "")
+    shown["block"] = np.where(shown["role"] == "umbrella", "published", "studies")
+    shown["year_sort"] = shown["study_id"].map(lambda s: evidence_years.get(s) or 9999)
+    shown["role_sort"] = shown["role"].map({"study": 0, "shown": 1, "umbrella": 2})
+    shown["block_sort"] = (shown["block"] == "published").astype(int)
+    shown = shown.sort_values(["block_sort", "group", "role_sort", "year_sort", "label", "row"], kind="stable")
+    shown = shown.reset_index(drop=True)
+
+    # study CIs of pooled rows, from yi and vi through the back-transform
+    z = float(norm.isf((1 - level) / 2))
+    pooled_mask = (shown["role"] == "study").to_numpy()
+    yi = shown["yi"].astype(float).to_numpy()
+    se = np.sqrt(shown["vi"].astype(float).to_numpy())
+    low = shown["value_low"].astype(float).to_numpy().copy()
+    high = shown["value_high"].astype(float).to_numpy().copy()
+    val = shown["value"].astype(float).to_numpy().copy()
+    if pooled_mask.any() and transf is not None:
+        a = transf(yi[pooled_mask] - z * se[pooled_mask])
+        b = transf(yi[pooled_mask] + z * se[pooled_mask])
+        low[pooled_mask] = np.minimum(a, b)
+        high[pooled_mask] = np.maximum(a, b)
+        val[pooled_mask] = transf(yi[pooled_mask])
+    shown["value"], shown["low"], shown["high"] = val, low, high
+    shown["weight"] = np.nan
+
+    pooled = shown[pooled_mask]
+    k = len(pooled)
+    fit = prediction = None
+    if not spec.model.pool:
+        notes.append("pooling is switched off for this analysis (rows of the same patients or of one trial); "
+                     "the rows are shown side by side")
+    elif k >= spec.model.min_studies:
+        fit = pool(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), **_pool_kw(spec))
+        prediction = fit.predict(transf)
+        shown.loc[pooled_mask, "weight"] = np.asarray(fit.weights, dtype=float)
+        if not fit.converged:
+            notes.append("the tau^2 iteration did not converge")
+    elif k > 0:
+        notes.append(f"k = {k}: fewer than {spec.model.min_studies} primary studies with a variance, so no "
+                     "pooled estimate")
+    else:
+        notes.append("no primary study with a within-study variance: nothing is pooled")
+
+    sub = None
+    group_fits: list[GroupFit] = []
+    if spec.subgroup and spec.model.pool and k >= 2:
+        groups = pooled["group"].tolist()
+        if len(set(groups)) >= 2:
+            sub = subgroup_analysis(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), groups,
+                                    labels=list(pooled["label"]), **_pool_kw(spec))
+            for lev, kk, f in zip(sub.levels, sub.k, sub.fits):
+                if kk >= spec.model.min_studies:
+                    group_fits.append(GroupFit(str(lev), int(kk), f, f.predict(transf)))
+            if any(kk < spec.model.min_studies for kk in sub.k):
+                notes.append("subgroups with a single study show no subgroup diamond; the test for subgroup "
+                             "differences compares the subgroup estimates")
+
+    fd = None
+    if "funnel" in spec.plots:
+        if k >= 3:
+            fd = funnel_data(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), method=spec.model.method)
+        else:
+            notes.append("funnel plot not drawn: it needs at least 3 pooled studies")
+    sens = _sensitivity(spec, shown, fit, transf)
+    rows = shown[[c for c in ROW_COLUMNS if c in shown.columns]].copy()
+    return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
+                   fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
+                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf)
+
+
+def run_spec(evidence: EvidenceBase, spec: AnalysisSpec, *, base_dir: str | Path | None = None) -> AnalysisResult:
+    """Run one specification on an evidence base (see the module docstring)."""
+    frame = select_rows(evidence, spec)
+    warnings: list[str] = []
+    if spec.model.pool:
+        cols = tuple(spec.stratify)
+        for i, why in same_patients(frame, cols):
+            frame.loc[i, "role"] = "excluded"
+            frame.loc[i, "reason"] = why
+    arm_labels = {(r.study_id, r.arm): r.label for r in evidence.arms.itertuples(index=False)}
+    years = {r.study_id: _none(r.year) for r in evidence.studies.itertuples(index=False)}
+    strata = []
+    if len(frame):
+        keys = list(spec.stratify)
+        if keys:
+            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if _none(v) is None else v) for c in keys})
+            for kv, sub in tmp.groupby([f"_k_{c}" for c in keys], sort=True):
+                kv = kv if isinstance(kv, tuple) else (kv,)
+                key = tuple((c, v) for c, v in zip(keys, kv))
+                if sub["role"].isin(SHOWN_ROLES).any():
+                    strata.append(_build_stratum(spec, key, sub.drop(columns=[f"_k_{c}" for c in keys]),
+                                                 arm_labels, years))
+        elif frame["role"].isin(SHOWN_ROLES).any():
+            strata.append(_build_stratum(spec, (), frame, arm_labels, years))
+    if not strata:
+        warnings.append("no row of the evidence base can be shown for this specification")
+    curves = survival_curves(evidence, spec, frame) if spec.survival_curves is not None else None
+    km = kaplan_meier_panels(spec, Path(base_dir) if base_dir else Path(".")) if spec.digitised_curves else ()
+    return AnalysisResult(spec=spec, strata=tuple(strata), selection=frame, curves=curves, km=km,
+                          warnings=tuple(warnings))

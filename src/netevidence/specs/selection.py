@@ -1,0 +1,273 @@
+"""Selecting the rows of an analysis and the rules that keep patients from being counted twice.
+
+``select_rows(evidence, spec)`` returns one row per outcome that matches the specification's
+``select`` block, with its effect size (from :func:`netevidence.effects.from_outcomes`), its ``role``
+and, for every row that is not pooled, the ``reason``. Roles:
+
+``study``     a primary study's own result with a within-study variance: pooled (when the
+              specification pools).
+``umbrella``  a published summary across studies (a meta-analysis' pooled estimate, a median or range
+              across studies, a review's unspecified summary): shown as its own row, never pooled with
+              the primary studies (by default).
+``shown``     a primary result without a within-study variance: shown as reported, not pooled.
+``excluded``  not shown: a patient subgroup, an earlier data cut of the same patients, the same number
+              reported again, or excluded by the specification.
+
+The rules are applied in this order (the first that applies gives the reason): studies excluded by the
+specification; patient-subgroup rows (unless ``select.subgroups``); earlier data cuts of the same
+quantity (``data_cut: latest``); the same quantity reported again by another source (a primary, verified
+source is kept); published summaries (umbrella, or with ``published.mode: pool`` the meta-analysis rules:
+a meta-analysis whose included studies are not listed is not pooled, two meta-analyses that share an
+included study are not both pooled, a primary study that a pooled meta-analysis includes, or that is
+``related`` to it, is not pooled); rows without a variance; and, when pooling, a second row of the
+same patients (same study and arm) in one pooled estimate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..effects import from_outcomes
+from ..evidence import EvidenceBase
+from .schema import AnalysisSpec
+
+REVIEW_DESIGNS = frozenset({"meta_analysis", "systematic_review", "narrative_review"})
+ACROSS_STUDIES = frozenset({"pooled", "median_of_studies", "range_of_studies", "unspecified"})
+QUANTITY_KEY = ("study_id", "endpoint", "qualifier", "subgroup", "arm", "comparator", "time", "time_unit",
+                "statistic")
+PROPORTION_STATS = frozenset({"count", "proportion", "survival_at"})
+RATIO_STATS = frozenset({"hazard_ratio", "odds_ratio"})
+TIME_STATS = frozenset({"median_time"})
+
+
+def _none(x):
+    if x is None or x is pd.NA:
+        return None
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+def _matches(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.Series:
+    sel = spec.select
+    keep = frame["endpoint"].isin(sel.endpoints)
+    if sel.statistics is not None:
+        keep &= frame["statistic"].isin(sel.statistics)
+    if sel.modalities is not None:
+        wanted = set(sel.modalities)
+        keep &= frame["modality"].map(lambda m: bool(set(str(m).split("+")) & wanted))
+    if sel.designs is not None:
+        keep &= frame["design"].isin(sel.designs)
+    if sel.data_cuts is not None:
+        keep &= frame["data_cut"].isin(sel.data_cuts)
+    if sel.qualifiers is not None:
+        wanted_q = set(sel.qualifiers)
+        keep &= frame["qualifier"].map(lambda q: _none(q) in wanted_q)
+    if sel.arms is not None:
+        keep &= frame["arm"].isin(sel.arms)
+    if sel.comparisons is not None:
+        has = frame["comparator"].map(lambda c: _none(c) is not None)
+        keep &= has if sel.comparisons else ~has
+    if sel.times is not None:
+        keep &= frame["time"].isin(sel.times) & (frame["time_unit"] == sel.time_unit)
+    if sel.studies is not None:
+        keep &= frame["study_id"].isin(sel.studies)
+    return keep.astype(bool)
+
+
+def _cut_rank(evidence: EvidenceBase) -> dict[tuple[str, str], tuple[float, int]]:
+    """Chronological rank of each data cut: its year (or its cut-off date's year); a cut without either
+    ranks with the record's latest known year, then by its order in the record."""
+    ranks: dict[tuple[str, str], tuple[float, int]] = {}
+    for study_id, cuts in evidence.data_cuts.groupby("study_id", sort=False):
+        years = []
+        for row in cuts.itertuples(index=False):
+            year = _none(row.year)
+            if year is None and _none(row.cutoff_date) is not None:
+                year = int(str(row.cutoff_date)[:4])
+            years.append(year)
+        known = [y for y in years if y is not None]
+        fallback = max(known) if known else 0
+        for pos, (row, year) in enumerate(zip(cuts.itertuples(index=False), years)):
+            ranks[(study_id, row.data_cut)] = (float(year if year is not None else fallback), pos)
+    return ranks
+
+
+def _display(row: dict) -> tuple[float, float, float, str]:
+    """The reported value on the reporting scale: (estimate, low, high, scale)."""
+    stat = row["statistic"]
+    nan = float("nan")
+    f = lambda x: nan if _none(x) is None else float(x)  # noqa: E731
+    if stat == "count":
+        n = _none(row["n"])
+        return (f(row["events"]) / float(n) if n else nan), nan, nan, "proportion"
+    if stat in ("proportion", "survival_at"):
+        return f(row["percent"]) / 100, f(row["ci_low"]) / 100, f(row["ci_high"]) / 100, "proportion"
+    if stat in RATIO_STATS:
+        return f(row["estimate"]), f(row["ci_low"]), f(row["ci_high"]), "ratio"
+    if stat == "median_time":
+        return f(row["estimate"]), f(row["ci_low"]), f(row["ci_high"]), "time"
+    if stat == "median_of_studies":
+        scale = "proportion" if row["unit"] == "percent" else "time"
+        div = 100 if scale == "proportion" else 1
+        return f(row["estimate"]) / div, nan, nan, scale
+    if stat == "range":
+        scale = "proportion" if row["unit"] == "percent" else "time"
+        div = 100 if scale == "proportion" else 1
+        return nan, f(row["low"]) / div, f(row["high"]) / div, scale
+    return nan, nan, nan, "none"
+
+
+def _is_published(row: dict) -> bool:
+    return row["design"] in REVIEW_DESIGNS or row["aggregation"] in ACROSS_STUDIES
+
+
+def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
+    """The rows an analysis considers, each with ``role`` and ``reason`` (see the module docstring)."""
+    outcomes = evidence.outcomes
+    base = outcomes[_matches(outcomes, spec)].copy()
+    base["row"] = base.index.astype(int)
+    measure = {"count": spec.model.measure, "proportion": spec.model.measure}
+    if len(base):
+        effects = from_outcomes(base, measure, errors="refuse")
+        for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
+            base[col] = effects[col]
+    else:
+        for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
+            base[col] = pd.Series(dtype=object)
+    base = base.reset_index(drop=True)
+    records = base.to_dict("records")
+    role = ["study"] * len(records)
+    reason: list[str | None] = [None] * len(records)
+
+    def mark(i: int, r: str, why: str) -> None:
+        if reason[i] is None and role[i] == "study":
+            role[i], reason[i] = r, why
+
+    ranks = _cut_rank(evidence)
+    for i, row in enumerate(records):
+        est, lo, hi, scale = _display(row)
+        row.update(value=est, value_low=lo, value_high=hi, scale=scale)
+        if scale == "none":
+            mark(i, "excluded", f"reports no estimate: {row['refused'] or row['statistic']}")
+        elif row["study_id"] in spec.select.exclude_studies:
+            mark(i, "excluded", "excluded by the specification")
+        elif _none(row["subgroup"]) is not None and not spec.select.subgroups:
+            mark(i, "excluded", f"a patient subgroup ({row['subgroup']}); the study's whole population is "
+                                "analysed instead")
+
+    # earlier data cuts of the same quantity
+    if spec.data_cut == "latest":
+        groups: dict[tuple, list[int]] = {}
+        for i, row in enumerate(records):
+            if role[i] == "study" and _none(row["data_cut"]) is not None:
+                key = tuple(_none(row[c]) for c in QUANTITY_KEY)
+                groups.setdefault(key, []).append(i)
+        for members in groups.values():
+            cuts = {records[i]["data_cut"] for i in members}
+            if len(cuts) < 2:
+                continue
+            latest = max(cuts, key=lambda c: ranks.get((records[members[0]]["study_id"], c), (0.0, 0)))
+            for i in members:
+                if records[i]["data_cut"] != latest:
+                    mark(i, "excluded", f"earlier data cut {records[i]['data_cut']!r} of the same patients; "
+                                        f"the latest cut {latest!r} is used")
+
+    # the same quantity reported again
+    groups = {}
+    for i, row in enumerate(records):
+        if role[i] == "study":
+            key = tuple(_none(row[c]) for c in QUANTITY_KEY + ("data_cut",))
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        best = min(members, key=lambda i: (records[i]["source_kind"] != "primary",
+                                           records[i]["verified"] is not True,
+                                           _none(records[i]["yi"]) is None, i))
+        for i in members:
+            if i != best:
+                mark(i, "excluded", f"the same quantity reported again (source {records[i]['source']!r}); "
+                                    f"the report from {records[best]['source']!r} is used")
+
+    # published summaries
+    published = [i for i, row in enumerate(records) if role[i] == "study" and _is_published(row)]
+    if spec.published.mode == "umbrella":
+        for i in published:
+            mark(i, "umbrella", "a published summary across studies: shown as its own row, never pooled "
+                                "with the primary studies")
+    else:
+        _published_pool_rules(evidence, records, published, role, reason, mark)
+
+    # rows without a variance
+    for i, row in enumerate(records):
+        if role[i] == "study" and _none(row["yi"]) is None:
+            why = row["refused"] or "no within-study variance"
+            shown = not (math.isnan(row["value"]) and math.isnan(row["value_low"]))
+            mark(i, "shown" if shown else "excluded", f"not poolable: {why}")
+
+    frame = pd.DataFrame.from_records(records) if records else base.assign(
+        value=pd.Series(dtype=float), value_low=pd.Series(dtype=float), value_high=pd.Series(dtype=float),
+        scale=pd.Series(dtype=object))
+    frame["role"] = role
+    frame["reason"] = reason
+    frame["published"] = [bool(_is_published(r)) for r in records] if records else pd.Series(dtype=bool)
+    return frame
+
+
+def _published_pool_rules(evidence, records, published, role, reason, mark) -> None:
+    """Meta-analyses that may be pooled: listed inclusions, no overlap; their included studies leave."""
+    by_study = {rec.id: rec for rec in evidence.records}
+    candidates = []
+    for i in published:
+        row = records[i]
+        rec = by_study[row["study_id"]]
+        included = tuple(rec.review.included_ids) if rec.review is not None else ()
+        if row["aggregation"] != "pooled" or _none(row["yi"]) is None:
+            mark(i, "umbrella", "a published summary without a pooled estimate and its variance: shown as "
+                                "its own row")
+        elif not included:
+            mark(i, "umbrella", "a meta-analysis whose included studies are not listed (review.included_ids): "
+                                "pooling it could count patients twice, so it is shown as its own row")
+        else:
+            candidates.append((i, set(included) | set(rec.related)))
+    # two meta-analyses sharing an included study: keep the larger (more studies), then the later
+    candidates.sort(key=lambda c: (-(_none(records[c[0]]["k"]) or 0), -(_none(records[c[0]]["year"]) or 0), c[0]))
+    kept: list[tuple[int, set]] = []
+    for i, inc in candidates:
+        clash = next((j for j, other in kept if inc & other), None)
+        if clash is not None:
+            mark(i, "umbrella", f"overlaps with meta-analysis {records[clash]['study_id']!r} (shared studies: "
+                                f"{', '.join(sorted(inc & dict(kept)[clash]))}); shown as its own row")
+        else:
+            kept.append((i, inc))
+    for i, row in enumerate(records):
+        if role[i] != "study" or i in dict(kept):
+            continue
+        for j, inc in kept:
+            if row["study_id"] in inc:
+                mark(i, "excluded", f"included in meta-analysis {records[j]['study_id']!r}, which is pooled")
+                break
+
+
+def same_patients(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple[int, str]]:
+    """Pooled rows that repeat the patients of an earlier pooled row within the same ``columns`` group."""
+    out = []
+    seen: dict[tuple, int] = {}
+    for i, row in frame.iterrows():
+        if row["role"] != "study":
+            continue
+        key = tuple(_none(row[c]) for c in columns) + (row["study_id"], _none(row["arm"]), _none(row["comparator"]))
+        if key in seen:
+            first = frame.loc[seen[key]]
+            what = ", ".join(str(x) for x in (_none(first["qualifier"]), _none(first["data_cut"])) if x) or "another row"
+            out.append((i, f"the same patients as another pooled row of this study ({what}); pooling both "
+                           "would count them twice"))
+        else:
+            seen[key] = i
+    return out
+
+
+__all__ = ["select_rows", "same_patients", "PROPORTION_STATS", "RATIO_STATS", "TIME_STATS"]

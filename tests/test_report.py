@@ -1,0 +1,217 @@
+"""The HTML report: pages, escaping, self-containment, reproducibility, atomic writes and the cache."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from netevidence import load_evidence
+from netevidence.cli import main
+from netevidence.report import ReportError, write_site, write_tables
+from netevidence.report import site as site_module
+
+ROOT = Path(__file__).resolve().parent.parent
+ANALYSES = ROOT / "analyses"
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_RECORD = f"""\
+id: xss-test
+name: "Escaping <b>test</b> & co"
+title: "{XSS_TITLE}"
+design: case_series
+modality: [laser_ablation]
+citation: xss-test
+sources:
+  xss-test: {{title: "<img src=x onerror=alert(2)>", year: 2024}}
+outcomes:
+  - endpoint: technical_efficacy
+    statistic: {{kind: count, events: 9, n: 10}}
+    provenance: {{source: xss-test, location: "<i>table</i>", kind: primary, verified: true}}
+"""
+
+
+def shared_evidence(tmp_path_factory) -> tuple[Path, Path]:
+    """The shipped evidence plus a record with markup in its strings, and a cache shared by the report and
+    browser tests (same paths, so the second build takes unchanged analyses from the cache)."""
+    base = tmp_path_factory.getbasetemp() / "netevidence-site"
+    evidence = base / "evidence"
+    if not evidence.exists():
+        shutil.copytree(ROOT / "evidence", evidence)
+        (evidence / "xss-test.yaml").write_text(XSS_RECORD, encoding="utf-8")
+    return evidence, base / "cache"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    evidence_dir, cache = shared_evidence(tmp_path_factory)
+    out = tmp_path_factory.mktemp("report") / "site"
+    ev = load_evidence(evidence_dir)
+    write_site(ev, out, analyses=ANALYSES, cache_dir=cache, build_time="2000-01-01 00:00 UTC")
+    return ev, out, cache, evidence_dir
+
+
+def test_one_page_per_spec_and_per_study(built):
+    ev, out, _, _ = built
+    assert (out / "index.html").is_file() and (out / "methods.html").is_file() and (out / "style.css").is_file()
+    specs = sorted(p.stem for p in ANALYSES.glob("*.yaml"))
+    assert sorted(p.stem for p in (out / "analyses").glob("*.html")) == specs
+    assert sorted(p.stem for p in (out / "studies").glob("*.html")) == sorted(r.id for r in ev.records)
+
+
+def test_record_strings_are_escaped(built):
+    _, out, _, _ = built
+    page = (out / "studies" / "xss-test.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert XSS_TITLE not in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "Escaping &lt;b&gt;test&lt;/b&gt; &amp; co" in page
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert XSS_TITLE not in index and "&lt;script&gt;" in index
+
+
+def _pages(out: Path):
+    return sorted(out.rglob("*.html"))
+
+
+def test_self_contained_no_scripts_no_remote_resources(built):
+    _, out, _, _ = built
+    for page in _pages(out):
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html.lower(), page
+        assert not re.search(r'(src|href)="(https?:)?//[^"]*"', html.replace('<a href="https://doi.org/', "")), page
+        for tag in re.findall(r"<img\b[^>]*>", html):
+            assert re.search(r'\balt="[^"]{10,}"', tag), f"{page}: image without alt text: {tag}"
+        for tag in re.findall(r"<link\b[^>]*>", html):
+            assert "http" not in tag
+
+
+def test_internal_links_and_images_resolve(built):
+    _, out, _, _ = built
+    for page in _pages(out):
+        html = page.read_text(encoding="utf-8")
+        for target in re.findall(r'(?:href|src)="([^"#]+)(?:#[^"]*)?"', html):
+            if target.startswith(("http://", "https://")):
+                continue
+            assert (page.parent / target).resolve().is_file(), f"{page}: broken link {target}"
+
+
+def test_analysis_pages_hold_plots_tables_methods_and_exclusions(built):
+    _, out, _, _ = built
+    html = (out / "analyses" / "symptom-response.html").read_text(encoding="utf-8")
+    for needle in ("Methods", "random-effects (REML)", "Test for subgroup differences", "Sensitivity analyses",
+                   "Rows not pooled, with their reasons", "reported again", "published summary",
+                   "img/symptom-response-1-forest.png", "img/symptom-response-1-forest.svg"):
+        assert needle in html, needle
+    landmark = (out / "analyses" / "landmark-survival.html").read_text(encoding="utf-8")
+    assert "img/landmark-survival-survival.png" in landmark and "not poolable" in landmark
+
+
+def test_study_page_lists_every_number_with_provenance(built):
+    ev, out, _, _ = built
+    html = (out / "studies" / "netter-1.html").read_text(encoding="utf-8")
+    n = int((ev.outcomes["study_id"] == "netter-1").sum())
+    assert html.count("<code>netter-1.yaml:") >= n
+    assert "strosberg-2017" in html and "Verified" in html
+
+
+def _files(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_same_input_gives_the_same_bytes_but_the_build_line(built, tmp_path):
+    ev, out, cache, _ = built
+    again = tmp_path / "site"
+    write_site(ev, again, analyses=ANALYSES, cache_dir=cache, build_time="2111-11-11 11:11 UTC")
+    a, b = _files(out), _files(again)
+    assert a.keys() == b.keys()
+    differ = [k for k in a if a[k] != b[k]]
+    assert differ == [Path("index.html")]
+    la, lb = a[Path("index.html")].decode().splitlines(), b[Path("index.html")].decode().splitlines()
+    assert len(la) == len(lb)
+    diff = [(x, y) for x, y in zip(la, lb) if x != y]
+    assert len(diff) == 1 and "2000-01-01" in diff[0][0] and "2111-11-11" in diff[0][1]
+
+
+def test_recomputed_analyses_give_the_same_bytes(built, tmp_path):
+    """Two builds without a cache (plots redrawn) are identical, and identical to the cached pages."""
+    ev, out, _, _ = built
+    subset = tmp_path / "analyses"
+    subset.mkdir()
+    for name in ("symptom-response.yaml", "netter-1-hazard-ratios.yaml"):
+        shutil.copy(ANALYSES / name, subset / name)
+    one, two = tmp_path / "one", tmp_path / "two"
+    for site in (one, two):
+        write_site(ev, site, analyses=subset, cache_dir=None, build_time="2000-01-01 00:00 UTC")
+    a, b = _files(one), _files(two)
+    assert a == b
+    full = _files(out)
+    strip_nav = lambda b: re.sub(rb'<nav class="analyses".*?</nav>', b"", b, flags=re.S)  # noqa: E731
+    for name in a:
+        if name.parts[0] == "analyses":
+            assert strip_nav(a[name]) == strip_nav(full[name]), name
+
+
+def test_unchanged_analyses_come_from_the_cache(built, tmp_path, monkeypatch):
+    ev, _, cache, evidence_dir = built
+    calls = []
+    real = site_module.build_analysis
+
+    def counting(evidence, spec, **kw):
+        calls.append(spec.id)
+        return real(evidence, spec, **kw)
+
+    monkeypatch.setattr(site_module, "build_analysis", counting)
+    write_site(ev, tmp_path / "one", analyses=ANALYSES, cache_dir=cache)
+    assert calls == []
+    # one changed record: only the analyses that can draw on it are recomputed
+    changed = tmp_path / "evidence"
+    shutil.copytree(evidence_dir, changed)
+    f = changed / "pickens-2021.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("events: 19", "events: 18"), encoding="utf-8")
+    shutil.copytree(cache, tmp_path / "cache2")
+    ev2 = load_evidence(changed)
+    write_site(ev2, tmp_path / "two", analyses=ANALYSES, cache_dir=tmp_path / "cache2")
+    assert sorted(calls) == ["landmark-survival", "symptom-response"]
+    html = (tmp_path / "two" / "studies" / "pickens-2021.html").read_text(encoding="utf-8")
+    assert "18/20" in html
+    assert "18" in (tmp_path / "two" / "analyses" / "symptom-response.html").read_text(encoding="utf-8")
+
+
+def test_a_failing_spec_leaves_the_previous_site_and_names_the_spec(built, tmp_path):
+    ev, out, cache, _ = built
+    site = tmp_path / "site"
+    shutil.copytree(out, site)
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    bad = tmp_path / "analyses"
+    shutil.copytree(ANALYSES, bad)
+    (bad / "mixed.yaml").write_text("id: mixed\ntitle: Mixed\nselect: {endpoints: [os, orr]}\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"analysis 'mixed' .*mixed\.yaml.* failed: .*different scales"):
+        write_site(ev, site, analyses=bad, cache_dir=cache)
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+    (bad / "mixed.yaml").write_text("id: mixed\ntitle: Mixed\nselect: {endpoints: [os]}\nfoo: 1\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"mixed\.yaml:4:1: foo: unknown key"):
+        write_site(ev, site, analyses=bad, cache_dir=cache)
+
+
+def test_cli_report_and_its_errors(built, tmp_path, capsys):
+    _, _, cache, evidence_dir = built
+    code = main(["report", "--evidence", str(evidence_dir), "--analyses", str(ANALYSES), "--out",
+                 str(tmp_path / "site"), "--cache", str(cache), "--quiet"])
+    assert code == 0 and (tmp_path / "site" / "index.html").is_file()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("id: x\ntitle: X\nselect: {endpoints: [orr]}\nmodel: {method: XX}\n")
+    code = main(["report", "--evidence", str(evidence_dir), "--analyses", str(bad), "--out",
+                 str(tmp_path / "site"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "x.yaml" in err and "model.method" in err and "left as it was" in err
+    assert "Traceback" not in err
+
+
+def test_write_tables_still_works(built, tmp_path):
+    ev = built[0]
+    written = write_tables(ev, tmp_path / "tables")
+    assert {p.name for p in written} >= {"outcomes.csv", "studies.csv"}
+    assert all(p.is_file() for p in written)

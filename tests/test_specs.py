@@ -1,0 +1,371 @@
+"""Analysis specifications: the schema, row selection, the no-double-counting rules, and every shipped
+specification's forest-plot data checked against the pooling engine directly."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netevidence import load_evidence
+from netevidence.effects import back_transform
+from netevidence.plots import forest_layout
+from netevidence.pooling import pool
+from netevidence.pooling.subgroups import subgroup_analysis
+from netevidence.specs import AnalysisSpec, load_spec, load_specs, run_spec, select_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+ANALYSES = ROOT / "analyses"
+SHIPPED = ("landmark-survival", "netter-1-hazard-ratios", "sirt-response", "symptom-response", "tace-vs-tae")
+
+
+@pytest.fixture(scope="module")
+def evidence():
+    return load_evidence(ROOT / "evidence")
+
+
+@pytest.fixture(scope="module")
+def results(evidence):
+    return {s.id: run_spec(evidence, s, base_dir=ANALYSES) for s in load_specs(ANALYSES)}
+
+
+# --------------------------------------------------------------------------- schema and loading
+
+
+def test_the_five_specifications_load():
+    assert tuple(s.id for s in load_specs(ANALYSES)) == SHIPPED
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(textwrap.dedent(text), encoding="utf-8")
+    return p
+
+
+def test_unknown_key_is_refused_with_its_line(tmp_path):
+    p = _write(tmp_path, "bad", """\
+        id: bad
+        title: Bad
+        select: {endpoints: [orr]}
+        colour: red
+        """)
+    with pytest.raises(ValueError, match=r"bad\.yaml:4:1: colour: unknown key"):
+        load_spec(p)
+
+
+def test_misspelt_endpoint_gets_a_suggestion(tmp_path):
+    p = _write(tmp_path, "bad", """\
+        id: bad
+        title: Bad
+        select: {endpoints: [orrr]}
+        """)
+    with pytest.raises(ValueError, match=r"unknown endpoint 'orrr' \(did you mean 'orr'\?\)"):
+        load_spec(p)
+
+
+def test_strict_types_and_cross_field_rules(tmp_path):
+    p = _write(tmp_path, "bad", """\
+        id: bad
+        title: Bad
+        select: {endpoints: [orr]}
+        model: {pool: "yes"}
+        """)
+    with pytest.raises(ValueError, match=r"model\.pool"):
+        load_spec(p)
+    p = _write(tmp_path, "bad2", """\
+        id: bad2
+        title: Bad
+        select: {endpoints: [orr], times: [1]}
+        """)
+    with pytest.raises(ValueError, match="times needs time_unit"):
+        load_spec(p)
+    p = _write(tmp_path, "bad3", """\
+        id: bad3
+        title: Bad
+        select: {endpoints: [orr]}
+        plots: [forest, survival_curves]
+        """)
+    with pytest.raises(ValueError, match="survival_curves is not configured"):
+        load_spec(p)
+
+
+def test_id_must_match_file_name(tmp_path):
+    p = _write(tmp_path, "one", """\
+        id: two
+        title: Mismatch
+        select: {endpoints: [orr]}
+        """)
+    with pytest.raises(ValueError, match="must equal the file name 'one'"):
+        load_spec(p)
+
+
+def test_all_problems_of_a_directory_at_once(tmp_path):
+    _write(tmp_path, "a", "id: a\ntitle: A\nselect: {endpoints: [nope]}\n")
+    _write(tmp_path, "b", "id: b\ntitle: B\nselect: {endpoints: [orr]}\nextra: 1\n")
+    with pytest.raises(ValueError) as info:
+        load_specs(tmp_path)
+    assert "a.yaml" in str(info.value) and "b.yaml" in str(info.value)
+
+
+# --------------------------------------------------------------------------- every forest against pool()
+
+
+def _transf(stratum):
+    if stratum.measure is None:
+        return None
+    return back_transform(stratum.measure)
+
+
+@pytest.mark.parametrize("spec_id", SHIPPED)
+def test_forest_data_matches_the_pooling_engine(results, spec_id):
+    result = results[spec_id]
+    spec = result.spec
+    assert result.strata, "every shipped specification shows something"
+    for st in result.strata:
+        studies = st.rows[st.rows["role"] == "study"]
+        lay = forest_layout(st, subgroup=spec.subgroup)
+        # the plot shows exactly the stratum's rows, in order
+        assert list(lay.rows["label"]) == list(st.rows.loc[st.rows["block"] == "studies", "label"]) + \
+            list(st.rows.loc[st.rows["block"] == "published", "label"])
+        if st.fit is None:
+            assert (not spec.model.pool) or len(studies) < spec.model.min_studies
+            assert studies["weight"].isna().all()
+            assert (lay.diamonds.empty or "overall" not in set(lay.diamonds["kind"]))
+            continue
+        ref = pool(studies["yi"].to_numpy(float), studies["vi"].to_numpy(float), method=spec.model.method,
+                   ci=spec.model.ci, level=spec.model.level, pi=spec.model.pi)
+        np.testing.assert_allclose(studies["weight"].to_numpy(float), ref.weights, rtol=1e-12)
+        np.testing.assert_allclose(lay.rows.loc[lay.rows["role"] == "study", "weight"].to_numpy(float),
+                                   ref.weights, rtol=1e-12)
+        pred = ref.predict(_transf(st))
+        overall = lay.diamonds[lay.diamonds["kind"] == "overall"].iloc[0]
+        for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            want = getattr(pred, "pred" if name == "estimate" else name)
+            assert overall[name] == pytest.approx(want, rel=1e-12)
+        assert overall["k"] == ref.k
+        # study values and CIs are the back-transformed yi +- z sqrt(vi)
+        t = _transf(st)
+        z = 1.959963984540054
+        np.testing.assert_allclose(studies["value"], t(studies["yi"].to_numpy(float)), rtol=1e-12)
+        np.testing.assert_allclose(studies["low"], t(studies["yi"] - z * np.sqrt(studies["vi"])), rtol=1e-9)
+        if st.subgroups is not None:
+            sub = subgroup_analysis(studies["yi"].to_numpy(float), studies["vi"].to_numpy(float),
+                                    list(studies["group"]), method=spec.model.method, ci=spec.model.ci,
+                                    level=spec.model.level, pi=spec.model.pi)
+            assert st.subgroups.q_between == pytest.approx(sub.q_between, rel=1e-12)
+            assert st.subgroups.q_between_pval == pytest.approx(sub.q_between_pval, rel=1e-12)
+
+
+def test_symptom_response_pools_the_three_primary_studies(results):
+    st = results["symptom-response"].strata[0]
+    pooled = st.rows[st.rows["role"] == "study"]
+    assert sorted(pooled["study_id"]) == ["braat-2020", "pickens-2021", "sartori-laser"]
+    assert sorted(st.rows.loc[st.rows["role"] == "umbrella", "study_id"]) == [
+        "cazzato-2021-transarterial", "jia-2018", "mohan-2015"]
+    assert st.subgroups is not None and st.subgroups.q_between_df == 2
+    # events / n as recorded
+    braat = pooled[pooled["study_id"] == "braat-2020"].iloc[0]
+    assert (braat["events"], braat["n"]) == (15, 23)
+
+
+def test_every_row_not_pooled_has_a_reason(results):
+    for result in results.values():
+        ex = result.exclusions
+        assert ex["reason"].notna().all() and (ex["reason"].str.len() > 10).all()
+
+
+def test_sirt_response_shows_meta_analyses_as_umbrella_rows(results):
+    sel = results["sirt-response"].selection
+    ma = sel[sel["study_id"].isin(["frilling-2019-meta-analysis", "jnm-2014-resin", "jia-2018"])]
+    assert set(ma["role"]) <= {"umbrella", "excluded"}
+    assert not (sel["published"] & (sel["role"] == "study")).any()
+
+
+def test_netter1_all_cuts_shown_and_never_pooled(results):
+    result = results["netter-1-hazard-ratios"]
+    assert all(st.fit is None for st in result.strata)
+    pfs = next(st for st in result.strata if st.key == (("endpoint", "pfs"),))
+    assert {"primary-2017", "update-2016-06", "later-abstracts"} <= {d.split("; ")[-1] for d in pfs.rows["detail"]}
+
+
+def test_latest_data_cut_rule(evidence):
+    spec = AnalysisSpec.model_validate({"id": "x", "title": "x", "select": {
+        "endpoints": ["pfs"], "statistics": ["hazard_ratio"], "studies": ["netter-1"]}})
+    rows = select_rows(evidence, spec)
+    kept = rows[rows["role"] == "study"]
+    assert list(kept["data_cut"]) == ["later-abstracts"]
+    earlier = rows[rows["reason"].fillna("").str.startswith("earlier data cut")]
+    assert set(earlier["data_cut"]) == {"primary-2017", "meeting-2016", "update-2016-06"}
+    subgroup = rows[rows["reason"].fillna("").str.startswith("a patient subgroup")]
+    assert len(subgroup) == 7
+
+
+def test_duplicate_report_is_used_once(evidence):
+    spec = AnalysisSpec.model_validate({"id": "x", "title": "x", "select": {"endpoints": ["symptom_response"],
+                                                                          "studies": ["braat-2020"]}})
+    rows = select_rows(evidence, spec)
+    assert (rows["role"] == "study").sum() == 1
+    dup = rows[rows["role"] == "excluded"].iloc[0]
+    assert "reported again" in dup["reason"] and dup["source"] == "cazzato-2021"
+
+
+# --------------------------------------------------------------------------- meta-analysis rules
+
+PRIMARY = """\
+id: {id}
+name: {name}
+design: retrospective_cohort
+modality: [tace, tae]
+citation: {id}
+sources:
+  {id}: {{title: Study {name}, year: 2015}}
+arms:
+  - {{id: tace, label: TACE, modality: tace}}
+  - {{id: tae, label: TAE, modality: tae}}
+outcomes:
+  - endpoint: pfs
+    arm: tace
+    comparator: tae
+    statistic: {{kind: hazard_ratio, estimate: {hr}, ci_low: {lo}, ci_high: {hi}}}
+    provenance: {{source: {id}, location: table 2, kind: primary, verified: true}}
+"""
+
+META = """\
+id: {id}
+name: {name}
+design: meta_analysis
+modality: [tace, tae]
+citation: {id}
+aggregation: pooled
+sources:
+  {id}: {{title: Review {name}, year: 2020}}
+arms:
+  - {{id: tace, label: TACE, modality: tace}}
+  - {{id: tae, label: TAE, modality: tae}}
+review:
+  included_ids: {included}
+  included_note: listed for the test
+outcomes:
+  - endpoint: pfs
+    arm: tace
+    comparator: tae
+    aggregation: {{type: pooled, model: random, k: {k}}}
+    statistic: {{kind: hazard_ratio, estimate: {hr}, ci_low: {lo}, ci_high: {hi}}}
+    provenance: {{source: {id}, location: abstract, kind: primary, verified: true}}
+"""
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    d = tmp_path_factory.mktemp("evidence")
+    for sid, hr, lo, hi in (("p1", 0.8, 0.5, 1.28), ("p2", 0.7, 0.4, 1.22), ("p3", 1.1, 0.7, 1.73)):
+        (d / f"{sid}.yaml").write_text(PRIMARY.format(id=sid, name=sid.upper(), hr=hr, lo=lo, hi=hi))
+    for sid, inc, k, hr in (("ma-a", "[p1]", 5, 0.75), ("ma-b", "[p1, p2]", 3, 0.72), ("ma-c", "[]", 9, 0.9)):
+        (d / f"{sid}.yaml").write_text(META.format(id=sid, name=sid.upper(), included=inc, k=k, hr=hr,
+                                                   lo=round(hr * 0.7, 3), hi=round(hr * 1.4, 3)))
+    return load_evidence(d)
+
+
+def _spec(mode: str) -> AnalysisSpec:
+    return AnalysisSpec.model_validate({"id": "x", "title": "x", "select": {"endpoints": ["pfs"]},
+                                        "published": {"mode": mode}})
+
+
+def test_umbrella_mode_pools_only_primary_studies(synthetic):
+    res = run_spec(synthetic, _spec("umbrella"))
+    sel = res.selection.set_index("study_id")
+    assert sorted(sel.index[sel["role"] == "study"]) == ["p1", "p2", "p3"]
+    assert set(sel.loc[["ma-a", "ma-b", "ma-c"], "role"]) == {"umbrella"}
+    st = res.strata[0]
+    assert st.fit is not None and st.fit.k == 3
+
+
+def test_pool_mode_never_double_counts(synthetic):
+    res = run_spec(synthetic, _spec("pool"))
+    sel = res.selection.set_index("study_id")
+    assert sorted(sel.index[sel["role"] == "study"]) == ["ma-a", "p2", "p3"]
+    assert "included in meta-analysis 'ma-a'" in sel.loc["p1", "reason"]
+    assert "overlaps with meta-analysis 'ma-a'" in sel.loc["ma-b", "reason"]
+    assert "p1" in sel.loc["ma-b", "reason"]
+    assert "included studies are not listed" in sel.loc["ma-c", "reason"]
+    st = res.strata[0]
+    ref = pool(st.rows.loc[st.rows["role"] == "study", "yi"], st.rows.loc[st.rows["role"] == "study", "vi"])
+    assert st.fit.estimate == pytest.approx(ref.estimate, rel=1e-12)
+
+
+def test_pooling_switched_off_shows_rows_without_weights(synthetic):
+    spec = AnalysisSpec.model_validate({"id": "x", "title": "x", "select": {"endpoints": ["pfs"]},
+                                        "model": {"pool": False}})
+    st = run_spec(synthetic, spec).strata[0]
+    assert st.fit is None and st.rows["weight"].isna().all()
+
+
+def test_same_patients_are_not_pooled_twice(evidence):
+    spec = AnalysisSpec.model_validate({"id": "x", "title": "x", "select": {
+        "endpoints": ["ttd_qol"], "statistics": ["hazard_ratio"]}})
+    res = run_spec(evidence, spec)
+    sel = res.selection
+    assert (sel["role"] == "study").sum() == 1
+    assert sel["reason"].fillna("").str.contains("same patients").sum() == 7
+
+
+def test_landmark_survival_curves(results):
+    curves = results["landmark-survival"].curves
+    assert curves is not None
+    assert {"Sartori (laser ablation series)", "Pickens 2021"} <= set(curves.curves["label"])
+    # curves pass near their reported points and stop at the last reported time
+    for label, sub in curves.curves.groupby("label"):
+        pts = curves.points[curves.points["label"] == label]
+        assert sub["time"].max() == pytest.approx(pts["time"].max())
+    sirt = curves.summary_fits["sirt_resin"]
+    assert sirt.k == 2
+
+
+# --------------------------------------------------------------------------- the notebook
+
+
+def test_the_exploration_notebook_runs():
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(ANALYSES / "explore.ipynb", as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(ANALYSES)}})
+    client.execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "Random-effects model (REML), k = 3" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_digitised_curves_are_reconstructed(evidence, tmp_path):
+    import pandas as pd
+
+    from netevidence.survival.simulate import at_risk_table, digitise, km_corners
+
+    ipd = pd.read_csv(ROOT / "tests" / "data" / "radiant4" / "RADIANT4_2A.csv")
+    arm = ipd[ipd["arm"] == "everolimus"]
+    rng = np.random.default_rng(7)
+    digitise(km_corners(arm["time"].to_numpy(), arm["event"].to_numpy()), rng, drop_fraction=0.2).to_csv(
+        tmp_path / "curve.csv", index=False)
+    at_risk_table(arm["time"].to_numpy(), [0, 3, 6, 9, 12, 15, 18]).to_csv(tmp_path / "risk.csv", index=False)
+    _write(tmp_path, "km-spec", """\
+        id: km-spec
+        title: Reconstruction
+        select: {endpoints: [pfs], studies: [netter-1], statistics: [hazard_ratio]}
+        model: {pool: false}
+        plots: [forest, km]
+        digitised_curves:
+          - {study: netter-1, label: everolimus, curve: curve.csv, at_risk: risk.csv, n: 205}
+        """)
+    result = run_spec(evidence, load_spec(tmp_path / "km-spec.yaml"), base_dir=tmp_path)
+    (panel,) = result.km
+    assert panel.n == 205 and panel.label == "everolimus"
+    # the reconstruction's Kaplan-Meier median is close to that of the true patient data
+    from netevidence.survival.analysis import kaplan_meier
+
+    truth = kaplan_meier(arm["time"].to_numpy(), arm["event"].to_numpy())
+    assert panel.median == pytest.approx(truth.median, abs=0.6)
