@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,28 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from netevidence.pooling.bias import begg_test, egger_test, funnel_data, kendall_test, trim_and_fill
-
-REF = json.loads((Path(__file__).parent / "reference" / "sensitivity.json").read_text())
-DATA = REF["datasets"]
-RTOL, ATOL = 1e-6, 1e-10
-
-
-def results(kind):
-    return [r for r in REF["results"] if r["kind"] == kind]
-
-
-def arr(x):
-    return np.atleast_1d(np.array(x, dtype=float))
-
-
-def close(actual, expected, rtol=RTOL, atol=ATOL):
-    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), arr(expected),
-                               rtol=rtol, atol=atol, equal_nan=True)
-
-
-def yv(ref):
-    ds = DATA[ref["dataset"]]
-    return np.asarray(ds["yi"], dtype=float), np.asarray(ds["vi"], dtype=float)
+from sensitivity_reference import results, close, yv
 
 
 def test_funnel_data():

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,29 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netevidence.pooling.regression import meta_regression
-
-REF = json.loads((Path(__file__).parent / "reference" / "sensitivity.json").read_text())
-DATA = REF["datasets"]
-RTOL, ATOL = 1e-6, 1e-10
+from sensitivity_reference import moderators, DATA, results, arr, close
 
 
-def results(*kinds):
-    return [r for r in REF["results"] if r["kind"] in kinds]
-
-
-def arr(x):
-    return np.atleast_1d(np.array(x, dtype=float))
-
-
-def close(actual, expected, rtol=RTOL, atol=ATOL):
-    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), arr(expected),
-                               rtol=rtol, atol=atol, equal_nan=True)
-
-
-def mods_of(ref):
-    ds = DATA[ref["dataset"]]
-    names = ref["args"]["mods"]
-    return np.column_stack([ds[m] for m in names]), names
+mods_of = moderators
 
 
 @pytest.mark.parametrize("ref", results("metareg", "metareg_btt"), ids=lambda r: r["id"])

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,36 +15,11 @@ from netevidence.pooling.sensitivity import (
     leave_one_out,
     permutation_test,
 )
-
-REF = json.loads((Path(__file__).parent / "reference" / "sensitivity.json").read_text())
-DATA = REF["datasets"]
-RTOL, ATOL = 1e-6, 1e-10
-
-
-def results(kind):
-    return [r for r in REF["results"] if r["kind"] == kind]
-
-
-def arr(x):
-    return np.atleast_1d(np.array(x, dtype=float))
-
-
-def close(actual, expected, rtol=RTOL, atol=ATOL):
-    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), arr(expected),
-                               rtol=rtol, atol=atol, equal_nan=True)
-
-
-def yv(ref):
-    ds = DATA[ref["dataset"]]
-    return np.asarray(ds["yi"], dtype=float), np.asarray(ds["vi"], dtype=float)
+from sensitivity_reference import moderators, DATA, results, arr, close, yv
 
 
 def mods(ref):
-    names = ref["args"].get("mods")
-    if not names:
-        return None
-    ds = DATA[ref["dataset"]]
-    return np.column_stack([ds[m] for m in names])
+    return moderators(ref)[0]
 
 
 @pytest.mark.parametrize("ref", results("leave1out"), ids=lambda r: r["id"])

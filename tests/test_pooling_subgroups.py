@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from netevidence.pooling.subgroups import subgroup_analysis
-
-REF = json.loads((Path(__file__).parent / "reference" / "sensitivity.json").read_text())
-DATA = REF["datasets"]
-RTOL, ATOL = 1e-6, 1e-10
-
-
-def results(kind):
-    return [r for r in REF["results"] if r["kind"] == kind]
-
-
-def arr(x):
-    return np.atleast_1d(np.array(x, dtype=float))
-
-
-def close(actual, expected, rtol=RTOL, atol=ATOL):
-    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), arr(expected),
-                               rtol=rtol, atol=atol, equal_nan=True)
+from sensitivity_reference import DATA, ATOL, results, arr, close
 
 
 def run(ref, tau2):
