@@ -28,7 +28,7 @@ def evidence():
 
 @pytest.fixture(scope="module")
 def results(evidence):
-    return {s.id: run_spec(evidence, s, base_dir=ANALYSES) for s in load_specs(ANALYSES)}
+    return {s.id: run_spec(evidence, s) for s in load_specs(ANALYSES)}
 
 
 # --------------------------------------------------------------------------- schema and loading
@@ -341,31 +341,38 @@ def test_the_exploration_notebook_runs():
     assert any("image/png" in o.get("data", {}) for o in outputs)
 
 
-def test_digitised_curves_are_reconstructed(evidence, tmp_path):
+def test_km_panels_come_from_the_records_digitised_curves(tmp_path):
     import pandas as pd
 
-    from netevidence.survival.simulate import at_risk_table, digitise, km_corners
+    from netevidence.survival.analysis import kaplan_meier
 
-    ipd = pd.read_csv(ROOT / "tests" / "data" / "radiant4" / "RADIANT4_2A.csv")
-    arm = ipd[ipd["arm"] == "everolimus"]
-    rng = np.random.default_rng(7)
-    digitise(km_corners(arm["time"].to_numpy(), arm["event"].to_numpy()), rng, drop_fraction=0.2).to_csv(
-        tmp_path / "curve.csv", index=False)
-    at_risk_table(arm["time"].to_numpy(), [0, 3, 6, 9, 12, 15, 18]).to_csv(tmp_path / "risk.csv", index=False)
+    curves_evidence = load_evidence(ROOT / "tests" / "fixtures" / "curves")
     _write(tmp_path, "km-spec", """\
         id: km-spec
         title: Reconstruction
+        select: {endpoints: [pfs], studies: [radiant-4], statistics: [median_time]}
+        model: {pool: false}
+        plots: [forest, km]
+        """)
+    result = run_spec(curves_evidence, load_spec(tmp_path / "km-spec.yaml"))
+    assert [p.label for p in result.km] == ["RADIANT-4 Everolimus", "RADIANT-4 Placebo"]
+    assert [p.n for p in result.km] == [205, 97]
+    # each reconstruction's Kaplan-Meier median is close to that of the true patient data
+    ipd = pd.read_csv(ROOT / "tests" / "data" / "radiant4" / "RADIANT4_2A.csv")
+    for panel, arm in zip(result.km, ("everolimus", "placebo")):
+        rows = ipd[ipd["arm"] == arm]
+        truth = kaplan_meier(rows["time"].to_numpy(), rows["event"].to_numpy())
+        assert panel.median == pytest.approx(truth.median, rel=0.05)
+
+
+def test_km_without_curves_is_a_warning(evidence, tmp_path):
+    _write(tmp_path, "km-none", """\
+        id: km-none
+        title: No curves
         select: {endpoints: [pfs], studies: [netter-1], statistics: [hazard_ratio]}
         model: {pool: false}
         plots: [forest, km]
-        digitised_curves:
-          - {study: netter-1, label: everolimus, curve: curve.csv, at_risk: risk.csv, n: 205}
         """)
-    result = run_spec(evidence, load_spec(tmp_path / "km-spec.yaml"), base_dir=tmp_path)
-    (panel,) = result.km
-    assert panel.n == 205 and panel.label == "everolimus"
-    # the reconstruction's Kaplan-Meier median is close to that of the true patient data
-    from netevidence.survival.analysis import kaplan_meier
-
-    truth = kaplan_meier(arm["time"].to_numpy(), arm["event"].to_numpy())
-    assert panel.median == pytest.approx(truth.median, abs=0.6)
+    result = run_spec(evidence, load_spec(tmp_path / "km-none.yaml"))
+    assert result.km == ()
+    assert "no record selected by this specification holds a digitised curve of its endpoints" in result.warnings

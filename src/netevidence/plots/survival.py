@@ -32,6 +32,7 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months"):
         s["curve"] = p.label
         steps.append(s)
         d = p.digitised.copy()
+        d["survival"] = d["survival"].clip(0.0, 1.0)  # jitter can put a click just above 1 or below 0
         d["curve"] = p.label
         pts.append(d)
     steps_f, pts_f = pd.concat(steps, ignore_index=True), pd.concat(pts, ignore_index=True)

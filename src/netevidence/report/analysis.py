@@ -71,10 +71,9 @@ def _pred_text(pred, scale: str) -> str:
     return fmt_ci(pred.pred, pred.ci_low, pred.ci_high, scale)
 
 
-def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, base_dir: Path, img_dir: Path,
-                   img_rel: str) -> dict[str, Any]:
+def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path, img_rel: str) -> dict[str, Any]:
     """Run ``spec``, write its images into ``img_dir`` and return the page content."""
-    result = run_spec(evidence, spec, base_dir=base_dir)
+    result = run_spec(evidence, spec)
     img_dir.mkdir(parents=True, exist_ok=True)
     strata = []
     summary = []

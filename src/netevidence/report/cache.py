@@ -35,8 +35,9 @@ def code_fingerprint() -> str:
 
 def _frame_bytes(frame: pd.DataFrame, root: Path) -> bytes:
     frame = frame.copy()
-    if "file" in frame.columns:
-        frame["file"] = frame["file"].map(lambda f: _relative(f, root))
+    for column in ("file", "curve_file", "at_risk_file"):
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda f: _relative(f, root))
     return frame.to_csv(index=False, lineterminator="\n").encode()
 
 
@@ -61,21 +62,24 @@ def relevant_studies(evidence: EvidenceBase, spec: AnalysisSpec) -> list[str]:
     return sorted(set(out.loc[keep, "study_id"]))
 
 
-def analysis_key(evidence: EvidenceBase, spec: AnalysisSpec, code: str, extra: bytes = b"") -> str:
+def analysis_key(evidence: EvidenceBase, spec: AnalysisSpec, code: str) -> str:
     """The cache key of one analysis: its specification, every record of a study it selects a row of
-    (outcomes, study, arms, data cuts, review, related ids, population and sources, with file names relative
-    to the evidence directory) and the code fingerprint."""
+    (outcomes, study, arms, data cuts, digitised curves and their contents, review, related ids, population
+    and sources, with file names relative to the evidence directory) and the code fingerprint."""
     studies = relevant_studies(evidence, spec)
     root = Path(evidence.root)
     root = (root if root.is_dir() else root.parent).resolve()
     h = hashlib.sha256()
     h.update(code.encode())
     h.update(spec.model_dump_json().encode())
-    h.update(extra)
     h.update(json.dumps(studies).encode())
-    for name in ("outcomes", "studies", "arms", "data_cuts"):
+    for name in ("outcomes", "studies", "arms", "data_cuts", "curves"):
         table = getattr(evidence, name)
         h.update(_frame_bytes(table[table["study_id"].isin(studies)], root))
+    for (study_id, _), data in sorted(evidence.curve_data.items(), key=lambda item: item[0]):
+        if study_id in studies:
+            h.update(data.curve.to_csv().encode())
+            h.update(b"" if data.at_risk is None else data.at_risk.to_csv().encode())
     for rec in evidence.records:
         if rec.id in studies:
             h.update(rec.model_dump_json(include={"review", "related", "population", "sources"}).encode())

@@ -66,7 +66,7 @@ def _progress(items: list, desc: str, enabled: bool) -> Iterable:
 
 def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, cache: AnalysisCache, code: str,
                       staging: Path) -> dict[str, Any]:
-    key = analysis_key(evidence, spec, code, extra=_curve_bytes(spec, path.parent))
+    key = analysis_key(evidence, spec, code)
     img_rel = "img"
     target_img = staging / "analyses" / "img"
     hit = cache.entry(spec.id, key)
@@ -77,7 +77,7 @@ def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, ca
         return content
     work = Path(tempfile.mkdtemp(prefix=f".{spec.id}-", dir=staging))
     try:
-        content = build_analysis(evidence, spec, base_dir=path.parent, img_dir=work / "img", img_rel=img_rel)
+        content = build_analysis(evidence, spec, img_dir=work / "img", img_rel=img_rel)
         (work / "result.json").write_text(json.dumps(content, sort_keys=True, ensure_ascii=False, allow_nan=False),
                                           encoding="utf-8")
         for f in sorted((work / "img").iterdir()):
@@ -86,18 +86,6 @@ def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, ca
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return content
-
-
-def _curve_bytes(spec: AnalysisSpec, base: Path) -> bytes:
-    out = b""
-    for d in spec.digitised_curves:
-        for rel in (d.curve, d.at_risk):
-            if rel:
-                try:
-                    out += (base / rel).read_bytes()
-                except OSError:
-                    out += rel.encode()
-    return out
 
 
 def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path | None = None,

@@ -13,7 +13,6 @@ the Kaplan-Meier estimate :func:`netevidence.survival.analysis.kaplan_meier`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 
 from ..evidence import EvidenceBase
 from ..records import vocabulary
-from ..survival import read_at_risk_csv, read_curve_csv, reconstruct_ipd
+from ..survival import reconstruct_ipd
 from ..survival.analysis import kaplan_meier
 from ..survival.parametric import ParametricCurve, fit_parametric
 from ..survival.summary_curve import StudyIntervals, SummaryCurve, summary_curve
@@ -158,10 +157,19 @@ def kaplan_meier_panel(curve: pd.DataFrame, n: int, *, label: str, study: str = 
                             diagnostics=rec.summary())
 
 
-def kaplan_meier_panels(spec: AnalysisSpec, base_dir: Path) -> tuple[KaplanMeierPanel, ...]:
+def kaplan_meier_panels(evidence: EvidenceBase, spec: AnalysisSpec, studies) -> tuple[KaplanMeierPanel, ...]:
+    """Reconstructed Kaplan-Meier curves of the digitised curves that the given studies' records hold
+    for the specification's endpoints (see ``curves:`` in docs/evidence-format.md)."""
+    curves = evidence.curves
+    chosen = curves[curves["study_id"].isin(list(studies)) & curves["endpoint"].isin(spec.select.endpoints)]
+    arms = evidence.arms.set_index(["study_id", "arm"])["label"].to_dict()
+    names = evidence.studies.set_index("study_id")["study_name"].to_dict()
     out = []
-    for d in spec.digitised_curves:
-        curve = read_curve_csv(base_dir / d.curve)
-        at_risk = read_at_risk_csv(base_dir / d.at_risk) if d.at_risk else None
-        out.append(kaplan_meier_panel(curve, d.n, label=d.label, study=d.study, at_risk=at_risk, events=d.events))
+    for row in chosen.itertuples(index=False):
+        data = evidence.curve_data[(row.study_id, row.curve_id)]
+        arm = arms.get((row.study_id, row.arm), row.arm) if _none(row.arm) is not None else None
+        label = f"{names[row.study_id]} {arm}" if arm else f"{names[row.study_id]} ({row.curve_id})"
+        events = None if _none(row.total_events) is None else int(row.total_events)
+        out.append(kaplan_meier_panel(data.curve, int(row.n), label=label, study=row.study_id,
+                                      at_risk=data.at_risk, events=events))
     return tuple(out)

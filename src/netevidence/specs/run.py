@@ -10,7 +10,6 @@ and every back-transformation the single ``transf`` hook of :func:`netevidence.e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -313,7 +312,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
                    sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf)
 
 
-def run_spec(evidence: EvidenceBase, spec: AnalysisSpec, *, base_dir: str | Path | None = None) -> AnalysisResult:
+def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
     """Run one specification on an evidence base (see the module docstring)."""
     frame = select_rows(evidence, spec)
     warnings: list[str] = []
@@ -340,6 +339,8 @@ def run_spec(evidence: EvidenceBase, spec: AnalysisSpec, *, base_dir: str | Path
     if not strata:
         warnings.append("no row of the evidence base can be shown for this specification")
     curves = survival_curves(evidence, spec, frame) if spec.survival_curves is not None else None
-    km = kaplan_meier_panels(spec, Path(base_dir) if base_dir else Path(".")) if spec.digitised_curves else ()
+    km = kaplan_meier_panels(evidence, spec, sorted(set(frame["study_id"]))) if "km" in spec.plots else ()
+    if "km" in spec.plots and not km:
+        warnings.append("no record selected by this specification holds a digitised curve of its endpoints")
     return AnalysisResult(spec=spec, strata=tuple(strata), selection=frame, curves=curves, km=km,
                           warnings=tuple(warnings))

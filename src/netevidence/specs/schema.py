@@ -117,17 +117,6 @@ class SurvivalCurves(_Model):
         return v
 
 
-class DigitisedCurve(_Model):
-    """A digitised Kaplan-Meier curve (CSV time, survival), relative to the specification file."""
-
-    study: str
-    label: str
-    curve: str
-    n: int = Field(ge=1)
-    at_risk: str | None = None
-    events: int | None = Field(default=None, ge=0)
-
-
 class AnalysisSpec(_Model):
     """One analysis specification (one YAML file in ``analyses/``)."""
 
@@ -146,7 +135,6 @@ class AnalysisSpec(_Model):
     estimators: list[Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB"]] = []
     plots: list[Literal["forest", "funnel", "survival_curves", "km"]] = ["forest"]
     survival_curves: SurvivalCurves | None = None
-    digitised_curves: list[DigitisedCurve] = []
     summary_label: str | None = None
 
     @model_validator(mode="after")
@@ -155,6 +143,4 @@ class AnalysisSpec(_Model):
             raise ValueError(f"subgroup {self.subgroup!r} is also a stratum; choose one")
         if "survival_curves" in self.plots and self.survival_curves is None:
             raise ValueError("plots lists survival_curves but survival_curves is not configured")
-        if "km" in self.plots and not self.digitised_curves:
-            raise ValueError("plots lists km but no digitised_curves are given")
         return self
