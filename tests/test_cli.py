@@ -1,7 +1,6 @@
 """The netevidence command: exit codes, output formats, atomic outputs."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd

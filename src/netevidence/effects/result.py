@@ -7,11 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    arr = np.array(values, dtype=float)
-    arr.setflags(write=False)
-    return arr
+from .._arrays import readonly as _frozen
 
 
 @dataclass(frozen=True)

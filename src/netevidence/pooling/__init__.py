@@ -29,3 +29,12 @@ from .bias import (
     funnel_data,
     trim_and_fill,
 )
+
+__all__ = [
+    "BeggTestResult", "CumulativeResult", "EggerTestResult", "FunnelData", "GlmmResult", "GoshResult",
+    "HeterogeneityCI", "InfluenceResult", "LeaveOneOutResult", "MetaRegressionResult", "PermutationTestResult",
+    "PoolManyResult", "PoolResult", "Prediction", "SubgroupResult", "Tau2Estimate", "TrimFillResult",
+    "begg_test", "cumulative", "egger_test", "estimate_tau2", "funnel_data", "glmm_proportion", "gosh",
+    "influence", "leave_one_out", "meta_regression", "permutation_test", "pool", "pool_many",
+    "subgroup_analysis", "tau2_confint", "trim_and_fill",
+]

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._arrays import readonly as _ro
 from .core import PoolResult, pool
 from .regression import check_yi_vi, meta_regression
 
@@ -45,12 +46,6 @@ __all__ = [
     "begg_test",
     "trim_and_fill",
 ]
-
-
-def _ro(a, dtype=float) -> np.ndarray:
-    a = np.array(a, dtype=dtype)
-    a.setflags(write=False)
-    return a
 
 
 # --------------------------------------------------------------------------- funnel

@@ -33,17 +33,12 @@ from typing import Callable
 
 import numpy as np
 
+from .._arrays import readonly as _readonly
 from . import _kernel
 from .heterogeneity import interval_rows
 from ._validate import check_options, study_arrays
 
 __all__ = ["pool", "PoolResult", "Prediction"]
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a
 
 
 def _apply(transf: Callable | None, lo: float, hi: float) -> tuple[float, float]:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._arrays import readonly as _frozen
 from .estimators import estimate_tau2
 
 __all__ = ["MetaRegressionResult", "meta_regression", "design_matrix"]
@@ -372,12 +373,6 @@ def meta_regression(
         vi=_frozen(v),
         X=_frozen(X),
     )
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
 
 
 def _r_squared(y, v, X, intercept: bool, method: str, tau2: float, tau2_options) -> float | None:

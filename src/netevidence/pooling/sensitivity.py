@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._arrays import readonly as _ro
 from .core import pool
 from .batch import pool_many
 from .regression import (
@@ -60,12 +61,6 @@ def _labels(labels, k: int) -> tuple:
     if len(labels) != k:
         raise ValueError(f"labels must have one entry per study (got {len(labels)} for k = {k})")
     return labels
-
-
-def _ro(a) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
 
 
 # --------------------------------------------------------------------------- leave-one-out

@@ -26,16 +26,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .._arrays import readonly as _ro
 from .core import pool
 from .regression import check_yi_vi, meta_regression
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
-
-
-def _ro(a) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)

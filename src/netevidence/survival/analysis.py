@@ -25,6 +25,8 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy.stats import norm
 
+from .._arrays import readonly as _ro
+
 __all__ = [
     "KaplanMeierResult",
     "ArmComparison",
@@ -36,12 +38,6 @@ __all__ = [
 ]
 
 _CONF_TYPES = ("log-log", "log", "plain")
-
-
-def _ro(a, dtype=float):
-    a = np.array(a, dtype=dtype, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 def _check(time, event, what: str = "data") -> tuple[np.ndarray, np.ndarray]:

@@ -29,12 +29,12 @@ curve given as fractions are processed identically.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import isotonic_regression
 
+from .._arrays import readonly as _readonly
 from ..records.curvefiles import read_at_risk_csv, read_curve_csv
 
 __all__ = [
@@ -81,12 +81,6 @@ class AtRiskTable:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"time": self.time, "n_at_risk": self.n_at_risk})
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 def _numeric_column(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:

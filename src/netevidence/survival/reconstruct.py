@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._arrays import readonly as _ro
 from .digitised import (
     AtRiskTable,
     PreprocessedCurve,
@@ -65,12 +66,6 @@ CASES = {
     (False, True): "total events only",
     (False, False): "neither at-risk table nor total events",
 }
-
-
-def _ro(a, dtype=float) -> np.ndarray:
-    a = np.array(a, dtype=dtype, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)

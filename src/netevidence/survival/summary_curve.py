@@ -32,15 +32,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from .._arrays import readonly as _ro
 from .analysis import survival_quantile
 
 __all__ = ["StudyIntervals", "SummaryCurve", "study_intervals", "summary_curve"]
-
-
-def _ro(a):
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
