@@ -148,3 +148,13 @@ def test_reconstruct_rejects_non_positive_n(tmp_path, capsys):
         main(["reconstruct", str(tmp_path / "curve.csv"), "--n", "0", "--out", str(tmp_path / "ipd.csv")])
     assert info.value.code == 2
     assert "0 must be at least 1" in capsys.readouterr().err
+
+
+def test_site_never_shows_the_absolute_evidence_path(tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["report", "--evidence", str(EVIDENCE.resolve()), "--out", str(out), "--no-cache", "--quiet"]) == 0
+    pages = list(out.rglob("*.html"))
+    assert len(pages) > 15
+    leaks = [p.name for p in pages if str(EVIDENCE.resolve()) in p.read_text()]
+    assert leaks == []
+    assert "frilling-2019-meta-analysis.yaml:14" in (out / "studies" / "frilling-2019-meta-analysis.html").read_text()

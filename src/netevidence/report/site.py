@@ -24,7 +24,7 @@ from ..evidence import EvidenceBase
 from ..output import atomic_directory
 from ..records import vocabulary
 from ..specs import AnalysisSpec, load_spec, spec_files
-from .analysis import build_analysis
+from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
 from .study import build_study
 
@@ -178,5 +178,8 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
     designs: dict[str, int] = {}
     for r in evidence.records:
         designs[vocabulary.DESIGNS.get(r.design, r.design)] = designs.get(vocabulary.DESIGNS.get(r.design, r.design), 0) + 1
-    return {"studies": rows, "warnings": list(evidence.warnings), "n_outcomes": len(evidence.outcomes),
+    warnings = [{"location": ":".join(str(x) for x in (record_location(evidence, {"file": w.file}), w.line, w.column)
+                                      if x not in (None, "")),
+                 "rule": w.rule, "message": w.message} for w in evidence.warnings]
+    return {"studies": rows, "warnings": warnings, "n_outcomes": len(evidence.outcomes),
             "summary": summary, "analyses": contents, "designs": sorted(designs.items())}

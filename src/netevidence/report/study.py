@@ -76,7 +76,8 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
             for r in evidence.data_cuts[evidence.data_cuts["study_id"] == study_id].to_dict("records")]
     arms = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
             for r in evidence.arms[evidence.arms["study_id"] == study_id].to_dict("records")]
-    review = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+    review = [dict({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()},
+                   where=record_location(evidence, r))
               for r in evidence.review_counts[evidence.review_counts["study_id"] == study_id].to_dict("records")]
     pop = None
     if rec.population is not None:
