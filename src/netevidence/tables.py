@@ -224,13 +224,12 @@ def curves_table(records: Iterable[LoadedRecord]) -> pd.DataFrame:
     rows = []
     for loaded in records:
         rec = loaded.record
-        cuts = [c.id for c in rec.data_cuts]
         for i, curve in enumerate(rec.curves):
             data = loaded.curves.get(curve.id)
             prov = curve.provenance
             rows.append({
                 "study_id": rec.id, "curve_id": curve.id, "endpoint": curve.endpoint,
-                "data_cut": curve.data_cut or (cuts[0] if len(cuts) == 1 else None), "arm": curve.arm,
+                "data_cut": effective_data_cut(rec, curve), "arm": curve.arm,
                 "subgroup": curve.subgroup, "modality": _modality(rec, curve.arm), "time_unit": curve.time_unit,
                 "n": curve.n, "total_events": curve.total_events,
                 "points": len(data.curve) if data else None,

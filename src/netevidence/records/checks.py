@@ -3,7 +3,7 @@
 Errors (the record cannot be used as written): references to undefined sources, arms or data cuts;
 numbers without provenance; events > n; a percent outside 0-100; a CI whose lower limit is not below
 its upper limit; an estimate outside its CI; a ratio <= 0; a p-value outside (0, 1]; a time without a
-unit; a pooled estimate without k; duplicate ids.
+unit; a pooled estimate without its model (one without k is a warning); duplicate ids.
 
 The consistency warnings are in :mod:`netevidence.records.consistency`, the checks of curve files in
 :mod:`netevidence.records.curves`.

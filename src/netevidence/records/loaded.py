@@ -8,7 +8,7 @@ from typing import Mapping
 import pandas as pd
 
 from .problems import Problem, field_path
-from .schema import Characteristic, Outcome, Record
+from .schema import Characteristic, Curve, Outcome, Record
 from .yamlsource import ParsedYaml
 
 
@@ -58,7 +58,7 @@ class Reporter:
         )
 
 
-def effective_data_cut(record: Record, outcome: Outcome | Characteristic) -> str | None:
+def effective_data_cut(record: Record, outcome: Outcome | Characteristic | Curve) -> str | None:
     """The data cut an outcome belongs to: its own, or the record's only one."""
     if outcome.data_cut is not None:
         return outcome.data_cut
