@@ -105,6 +105,34 @@ class DataCut(_Model):
     population: Population | None = None
 
 
+YearMonth = Annotated[int, Field(ge=1900, le=2100)] | Annotated[
+    str, StringConstraints(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
+]
+
+
+class Accrual(_Model):
+    """When the patients were treated or enrolled: a year (``2008``) or a month (``"2008-03"``)."""
+
+    start: YearMonth
+    end: YearMonth | None = None
+
+
+class Cohort(_Model):
+    """Who treated the patients and when, as printed; used to find publications of one cohort."""
+
+    centres: list[Text] = []
+    countries: list[Text] = []
+    accrual: Accrual | None = None
+    provenance: Provenance | None = None
+
+
+class Overlap(_Model):
+    """Another record that reports (some of) the same patients, and why we think so."""
+
+    id: Slug
+    reason: Text
+
+
 class ReportedNumber(_Model):
     value: Count
     provenance: Provenance | None = None
@@ -282,6 +310,8 @@ class Record(_Model):
     aggregation: AggregationType = "primary"
     related: list[Slug] = []
     notes: Text | None = None
+    cohort: Cohort | None = None
+    overlaps_with: list[Overlap] = []
     population: Population | None = None
     arms: list[Arm] = []
     data_cuts: list[DataCut] = []
