@@ -51,7 +51,7 @@ def test_usage_error_exits_2(capsys):
 def test_tables_writes_every_table(tmp_path, capsys):
     out = tmp_path / "tables"
     assert main(["tables", str(EVIDENCE), "--out", str(out)]) == 0
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == sorted(f"{n}.csv" for n in
                            ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources",
                             "curves"))
@@ -66,23 +66,23 @@ def test_failed_run_leaves_previous_output_intact(tmp_path, capsys, fixtures):
     assert main(["tables", str(fixtures / "invalid"), "--out", str(out)]) == 1
     assert "error(s)" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert [p.name for p in tmp_path.iterdir()] == ["tables"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tables.lock", "tables"]  # no staging folder left
 
 
 def test_atomic_directory_keeps_target_on_failure(tmp_path):
     target = tmp_path / "site"
-    target.mkdir()
-    (target / "index.html").write_text("old")
+    with atomic_directory(target) as staging:
+        (staging / "index.html").write_text("old")
     with pytest.raises(RuntimeError):
         with atomic_directory(target) as staging:
             (staging / "index.html").write_text("half")
             raise RuntimeError("boom")
     assert (target / "index.html").read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
     with atomic_directory(target) as staging:
         (staging / "index.html").write_text("new")
     assert (target / "index.html").read_text() == "new"
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
 
 
 def test_report_lists_studies_and_escapes_record_text(tmp_path, capsys, fixtures):

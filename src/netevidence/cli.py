@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .evidence import evidence_from_report
+from .output import OutputError
 from .records import EvidenceError, ValidationReport, validate_evidence
 from .records.yamlsource import YamlError
 
@@ -153,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CliError, EvidenceError, YamlError) as exc:
+    except (CliError, EvidenceError, YamlError, OutputError) as exc:
         print(f"netevidence: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -42,6 +42,16 @@ class EvidenceBase:
                 return rec
         raise KeyError(f"no record with id {study_id!r}")
 
+    @property
+    def input_paths(self) -> tuple[str, ...]:
+        """Every file and directory the evidence was read from; no output may touch them."""
+        paths = [self.root]
+        for data in self.curve_data.values():
+            paths.append(data.curve_file)
+            if data.at_risk_file:
+                paths.append(data.at_risk_file)
+        return tuple(paths)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLE_NAMES}
 

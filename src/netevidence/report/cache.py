@@ -87,29 +87,58 @@ def analysis_key(evidence: EvidenceBase, spec: AnalysisSpec, code: str) -> str:
 
 
 class AnalysisCache:
-    """Entries ``<dir>/<spec id>-<key>/`` holding ``result.json`` and the analysis' images."""
+    """Entries ``<dir>/<spec id>-<key>/`` holding ``result.json``, the analysis' images and
+    ``manifest.json`` (the SHA-256 of every other file). An entry is used only when every file it lists
+    is present and matches its hash; anything else (a truncated file, a missing image, unreadable JSON)
+    is a miss, and the entry is removed so that the analysis is rebuilt and stored again."""
+
+    MANIFEST = "manifest.json"
 
     def __init__(self, directory: str | Path | None):
         self.directory = Path(directory) if directory is not None else None
 
-    def entry(self, spec_id: str, key: str) -> Path | None:
+    def load(self, spec_id: str, key: str) -> tuple[dict, dict[str, bytes]] | None:
+        """The cached result (parsed ``result.json``) and images (name -> bytes), verified; else None."""
         if self.directory is None:
             return None
         path = self.directory / f"{spec_id}-{key}"
-        return path if (path / "result.json").is_file() else None
+        if not path.is_dir():
+            return None
+        try:
+            manifest = json.loads((path / self.MANIFEST).read_text(encoding="utf-8"))
+            files = {}
+            for rel, digest in manifest.items():
+                data = (path / rel).read_bytes()
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise ValueError(f"{rel} does not match its hash")
+                files[rel] = data
+            content = json.loads(files.pop("result.json").decode("utf-8"))
+            if not isinstance(content, dict):
+                raise ValueError("result.json is not an object")
+            images = {Path(rel).name: data for rel, data in files.items() if rel.startswith("img/")}
+        except (OSError, ValueError, KeyError, AttributeError, TypeError, UnicodeDecodeError):
+            shutil.rmtree(path, ignore_errors=True)
+            return None
+        return content, images
 
     def store(self, spec_id: str, key: str, source: Path) -> None:
-        """Copy a finished entry (a directory with result.json) into the cache, atomically; older entries
-        of the same analysis are removed."""
+        """Copy a finished entry (a directory with result.json and img/) into the cache with its manifest,
+        atomically; older entries of the same analysis are removed. Failures only cost the cache."""
         if self.directory is None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{spec_id}-{key}"
-        if final.exists():
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if final.exists():
+                shutil.rmtree(final)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{spec_id}-", dir=self.directory))
+        except OSError:
             return
-        tmp = Path(tempfile.mkdtemp(prefix=f".{spec_id}-", dir=self.directory))
         try:
             shutil.copytree(source, tmp, dirs_exist_ok=True)
+            manifest = {p.relative_to(tmp).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                        for p in sorted(tmp.rglob("*")) if p.is_file()}
+            (tmp / self.MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
             os.rename(tmp, final)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)

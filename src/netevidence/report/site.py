@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import jinja2
 
 from ..evidence import EvidenceBase
-from ..output import atomic_directory
+from ..output import atomic_directory, check_target, refuse_inputs
 from ..records import vocabulary
 from ..specs import AnalysisSpec, load_spec, spec_files
 from .analysis import build_analysis, record_location
@@ -69,12 +69,13 @@ def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, ca
     key = analysis_key(evidence, spec, code)
     img_rel = "img"
     target_img = staging / "analyses" / "img"
-    hit = cache.entry(spec.id, key)
+    hit = cache.load(spec.id, key)
     if hit is not None:
-        content = json.loads((hit / "result.json").read_text(encoding="utf-8"))
-        for f in sorted((hit / "img").iterdir()) if (hit / "img").is_dir() else []:
-            shutil.copy2(f, target_img / f.name)
-        return content
+        content, images = hit
+        if referenced_images(content) <= set(images):
+            for name, data in sorted(images.items()):
+                (target_img / name).write_bytes(data)
+            return content
     work = Path(tempfile.mkdtemp(prefix=f".{spec.id}-", dir=staging))
     try:
         content = build_analysis(evidence, spec, img_dir=work / "img", img_rel=img_rel)
@@ -88,6 +89,21 @@ def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, ca
     return content
 
 
+def referenced_images(content: Any) -> set[str]:
+    """The file names of every image an analysis' page content points to (``{"png": "img/x.png"}``)."""
+    found: set[str] = set()
+    if isinstance(content, dict):
+        for key, value in content.items():
+            if key in ("png", "svg") and isinstance(value, str):
+                found.add(Path(value).name)
+            else:
+                found |= referenced_images(value)
+    elif isinstance(content, list):
+        for value in content:
+            found |= referenced_images(value)
+    return found
+
+
 def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path | None = None,
                cache_dir: str | Path | None = "auto", progress: bool = False, build_time: str | None = None) -> Path:
     """Write the HTML evidence site into ``out`` (replaced atomically); returns its index page.
@@ -98,7 +114,12 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
     """
     out = Path(out)
     env = _environment()
-    cache = AnalysisCache(out.parent / ".cache" if cache_dir == "auto" else cache_dir)
+    protect = list(evidence.input_paths) + ([analyses] if analyses is not None else [])
+    check_target(out, protect)
+    cache_path = out.parent / ".cache" if cache_dir == "auto" else cache_dir
+    if cache_path is not None:
+        refuse_inputs(cache_path, protect + [out], what="cache directory")
+    cache = AnalysisCache(cache_path)
     paths = spec_files(analyses) if analyses is not None else ()
     specs: list[tuple[AnalysisSpec, Path]] = []
     problems = []
@@ -111,7 +132,7 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         raise ReportError("\n".join(problems))
     code = code_fingerprint() if specs else ""
     stamp = _build_time(build_time)
-    with atomic_directory(out) as staging:
+    with atomic_directory(out, protect=protect) as staging:
         (staging / "analyses" / "img").mkdir(parents=True)
         (staging / "studies").mkdir()
         contents = []
