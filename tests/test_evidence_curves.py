@@ -118,3 +118,78 @@ def test_bad_csv_line_is_reported_with_the_csv_location(tmp_path):
     (problem,) = report.errors
     assert problem.rule == "curve-file" and problem.field == "curves[1]"
     assert f"{csv}:5: n_at_risk rises from 65 to 70" in problem.message
+
+
+SECRET = "root:$6$saltsalt$secrethash:19000:0:99999:7:::"
+
+
+@pytest.mark.parametrize("how", ["file-link", "folder-link"])
+def test_links_out_of_the_evidence_directory_are_refused_and_never_echoed(tmp_path, how):
+    target = _copy(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shadow.csv").write_text(SECRET + "\n" + "daemon:*:19000:0:99999:7:::\n")
+    curve = target / "curves" / "radiant-4-pfs-placebo.csv"
+    if how == "file-link":
+        curve.unlink()
+        curve.symlink_to(outside / "shadow.csv")
+    else:
+        shutil.move(str(curve), str(outside / curve.name))
+        (target / "curves" / "linked").symlink_to(outside, target_is_directory=True)
+        record = target / "radiant-4.yaml"
+        record.write_text(record.read_text().replace("file: curves/radiant-4-pfs-placebo.csv",
+                                                     "file: curves/linked/shadow.csv"))
+    report = validate_evidence(target)
+    (problem,) = report.errors
+    assert problem.rule == "curve-file" and "resolves outside the evidence directory" in problem.message
+    assert "secrethash" not in problem.format() and "daemon" not in problem.format()
+
+
+def test_a_curve_file_over_the_size_limit_is_refused_before_reading(tmp_path):
+    from netevidence.records.curvefiles import MAX_CURVE_BYTES
+
+    target = _copy(tmp_path)
+    csv = target / "curves" / "radiant-4-pfs-placebo.csv"
+    with csv.open("a") as f:
+        f.write("# padding\n" * (MAX_CURVE_BYTES // 10 + 1))
+    (problem,) = validate_evidence(target).errors
+    assert f"may hold at most {MAX_CURVE_BYTES:,}" in problem.message
+
+
+def test_bad_lines_are_shown_shortened(tmp_path):
+    target = _copy(tmp_path)
+    csv = target / "curves" / "radiant-4-pfs-placebo.csv"
+    lines = csv.read_text().splitlines()
+    lines[3] = "x" * 500 + ",1"
+    csv.write_text("\n".join(lines) + "\n")
+    (problem,) = validate_evidence(target).errors
+    assert f"{csv}:4: expected two numbers" in problem.message and "x" * 41 not in problem.message
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("-1.5,100", "time -1.5 is negative"),
+    ("5,150", "survival 150% is outside 0-100%"),
+    ("5,-10", "survival -10% is outside 0-100%"),
+    ("0.5,60", "goes back before the earlier"),
+])
+def test_impossible_curve_points_are_errors_at_their_line(tmp_path, line, fragment):
+    target = _copy(tmp_path)
+    csv = target / "curves" / "radiant-4-pfs-placebo.csv"
+    lines = csv.read_text().splitlines()
+    index = next(i for i, text in enumerate(lines) if text[:1].isdigit() and float(text.split(",")[0]) > 10)
+    lines[index] = line
+    csv.write_text("\n".join(lines) + "\n")
+    (problem,) = validate_evidence(target).errors
+    assert problem.rule == "curve-file" and f"{csv}:{index + 1}: " in problem.message
+    assert fragment in problem.message
+
+
+def test_jitter_at_a_vertical_drop_is_accepted(tmp_path):
+    target = _copy(tmp_path)
+    csv = target / "curves" / "radiant-4-pfs-placebo.csv"
+    rows = [text for text in csv.read_text().splitlines()]
+    data = [i for i, text in enumerate(rows) if text[:1].isdigit()]
+    i, j = data[20], data[21]
+    rows[i], rows[j] = rows[j], rows[i]  # two neighbouring points clicked in swapped order
+    csv.write_text("\n".join(rows) + "\n")
+    assert validate_evidence(target).ok

@@ -31,6 +31,24 @@ MALFORMED = {
     "duplicate-key": (b"id: x\nname: a\nname: b\n", "duplicate-key", 3, 1, "the key 'name' appears twice"),
     "non-text-key": (b"id: x\n3: y\n", "yaml-key", 2, 1, "a key must be a plain word"),
     "unclosed-quote": (b'id: x\nname: "abc\n', "yaml-syntax", 3, 1, "found unexpected end of stream"),
+    "feb-30": (b"id: x\ndate: 2019-02-30\n", "bad-value", 2, 7, "'2019-02-30' cannot be read as a date (day is"),
+    "month-13": (b"id: x\ndate: 2019-13-01\n", "bad-value", 2, 7, "(month must be in 1..12)"),
+    "year-0": (b"id: x\ndate: 0000-01-01\n", "bad-value", 2, 7, "(year 0 is out of range)"),
+    "odd-timezone": (b"id: x\nwhen: 2019-01-01 10:00:00 +25:00\n", "bad-value", 2, 7,
+                     "the time-zone offset must be less than 24 hours"),
+    "int-tag": (b'id: x\nn: !!int "abc"\n', "bad-value", 2, 4, "'abc' cannot be read as a whole number"),
+    "float-tag": (b'id: x\nn: !!float "abc"\n', "bad-value", 2, 4, "'abc' cannot be read as a number"),
+    "bool-tag": (b'id: x\nok: !!bool "maybe"\n', "bad-value", 2, 5, "'maybe' cannot be read as true or false"),
+    "timestamp-tag": (b'id: x\nd: !!timestamp "garbage"\n', "bad-value", 2, 4, "not a date of the form YYYY-MM-DD"),
+    "deep-flow": (b"id: x\nname: " + b"[" * 10000 + b"]" * 10000 + b"\n", "yaml-syntax", 2, 46,
+                  "nesting deeper than 40 levels"),
+    "deep-block": (b"id: x\n" + b"".join(b"  " * i + b"a:\n" for i in range(200)), "yaml-syntax", 41, 79,
+                   "nesting deeper than 40 levels"),
+    "beyond-int64": (b"id: x\nn: 99999999999999999999999\n", "out-of-range", 2, 4, "is too large"),
+    "octal": (b"id: x\nn: 010\n", "yaml-ambiguous", 2, 4, "010 is read as an octal number"),
+    "sexagesimal": (b"id: x\nn: 1:30\n", "yaml-ambiguous", 2, 4, "1:30 is read as a base-60 number"),
+    "hex": (b"id: x\nn: 0x1F\n", "yaml-ambiguous", 2, 4, "non-decimal or grouped"),
+    "yes-no": (b"id: x\nverified: yes\n", "yaml-ambiguous", 2, 11, "'yes' is read as a yes/no value"),
 }
 
 
@@ -47,6 +65,21 @@ def test_malformed_file_gives_one_located_error(tmp_path, name):
     assert problem.fix
     assert "\n" not in problem.format()
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_every_unreadable_value_of_a_file_is_reported(tmp_path):
+    path = tmp_path / "many.yaml"
+    path.write_bytes(b"id: x\na: 2019-02-30\nb: 010\nc: !!int 'z'\nd: [ok, 1:30]\n")
+    with pytest.raises(YamlError) as info:
+        parse_yaml_file(path)
+    assert [(p.line, p.rule) for p in info.value.problems] == [
+        (2, "bad-value"), (3, "yaml-ambiguous"), (4, "bad-value"), (5, "yaml-ambiguous")]
+
+
+def test_quoted_values_are_not_ambiguous():
+    parsed = parse_yaml_text('id: x\nn: "010"\nt: "1:30"\nw: "yes"\nm: 2019-02-28\nbig: 9007199254740992\n', "f")
+    assert parsed.data["n"] == "010" and parsed.data["t"] == "1:30" and parsed.data["w"] == "yes"
+    assert parsed.data["big"] == 2**53
 
 
 def test_huge_file_is_refused_before_parsing(tmp_path):
@@ -93,3 +126,15 @@ def test_malformed_file_does_not_hide_problems_in_other_files(tmp_path, fixtures
     (tmp_path / "worse.yaml").write_bytes((fixtures / "invalid" / "events-exceed-n.yaml").read_bytes())
     report = validate_evidence(tmp_path)
     assert {p.rule for p in report.errors} == {"yaml-syntax", "events-exceed-n"}
+
+
+def test_a_record_linked_from_outside_the_directory_is_not_read(tmp_path):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("password: hunter2-secret\n")
+    (evidence / "x.yaml").symlink_to(secret)
+    report = validate_evidence(evidence)
+    (problem,) = [p for p in report.errors if p.rule == "unreadable"]
+    assert "resolves outside the evidence directory" in problem.message
+    assert all("hunter2" not in p.format() for p in report.problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .curvefiles import read_at_risk_csv, read_curve_csv
+from .curvefiles import check_curve_points, read_at_risk_csv, read_curve_csv
 from .loaded import CurveData, LoadedRecord, Reporter
 from .problems import Problem
 from .references import check_provenance, unknown
@@ -20,6 +20,12 @@ def load_curves(loaded: LoadedRecord) -> tuple[dict[str, CurveData], list[Proble
         files = [("file", curve.file), ("at_risk", curve.at_risk)]
         if any(name is not None and _unsafe_path(name) for _, name in files):
             continue  # already reported by check_record
+        escaped = [name for _, name in files if name is not None and not _inside(base / name, base)]
+        if escaped:
+            report.error("curve-file", path,
+                         f"{escaped[0]} resolves outside the evidence directory (through a symbolic link)",
+                         "copy the CSV into the evidence directory instead of linking to it")
+            continue
         missing = [name for _, name in files if name is not None and not (base / name).is_file()]
         if missing:
             report.error("curve-file", path, f"the file {base / missing[0]} does not exist",
@@ -27,6 +33,7 @@ def load_curves(loaded: LoadedRecord) -> tuple[dict[str, CurveData], list[Proble
             continue
         try:
             points = read_curve_csv(base / curve.file)
+            check_curve_points(points, base / curve.file)
             at_risk = read_at_risk_csv(base / curve.at_risk) if curve.at_risk else None
         except ValueError as exc:
             report.error("curve-file", path, str(exc), "correct the CSV at that line")
@@ -49,6 +56,11 @@ def load_curves(loaded: LoadedRecord) -> tuple[dict[str, CurveData], list[Proble
         curves[curve.id] = CurveData(points, at_risk, str(base / curve.file),
                                      str(base / curve.at_risk) if curve.at_risk else None)
     return curves, report.problems
+
+
+def _inside(path: Path, base: Path) -> bool:
+    """Whether ``path``, with every symbolic link resolved, lies inside ``base``."""
+    return path.resolve().is_relative_to(base.resolve())
 
 
 def _unsafe_path(name: str) -> bool:

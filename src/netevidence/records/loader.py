@@ -70,7 +70,7 @@ def validate_evidence(path: str | Path) -> ValidationReport:
         try:
             shared_parsed = parse_yaml_file(shared_path)
         except YamlError as exc:
-            problems.append(exc.problem)
+            problems.extend(exc.problems)
         else:
             model, found = validate_structure(shared_parsed, SharedSources)
             problems.extend(found)
@@ -78,11 +78,17 @@ def validate_evidence(path: str | Path) -> ValidationReport:
                 shared = dict(model.sources)
 
     loaded: list[LoadedRecord] = []
+    root = Path(path).resolve() if Path(path).is_dir() else None
     for file in record_paths:
+        if root is not None and not file.resolve().is_relative_to(root):
+            problems.append(Problem("error", "unreadable", "the file is a link that resolves outside the evidence "
+                                    "directory", str(file), 1, 1,
+                                    fix="copy the record into the evidence directory instead of linking to it"))
+            continue
         try:
             parsed = parse_yaml_file(file)
         except YamlError as exc:
-            problems.append(exc.problem)
+            problems.extend(exc.problems)
             continue
         model, found = validate_structure(parsed, Record)
         problems.extend(found)

@@ -9,6 +9,7 @@ Malformed input never raises anything but :class:`YamlError`, whose ``problem`` 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -59,11 +60,13 @@ class ParsedYaml:
 
 
 class YamlError(Exception):
-    """A file that is not a well-formed, safe YAML mapping."""
+    """A file that is not a well-formed, safe YAML mapping. ``problems`` lists every problem found in it
+    (one for a syntax error, which stops the parser; every unreadable value otherwise)."""
 
-    def __init__(self, problem: Problem):
-        self.problem = problem
-        super().__init__(problem.format())
+    def __init__(self, problem: Problem | list[Problem] | tuple[Problem, ...]):
+        self.problems = tuple(problem) if isinstance(problem, (list, tuple)) else (problem,)
+        self.problem = self.problems[0]
+        super().__init__("\n".join(p.format() for p in self.problems))
 
 
 def _fail(file: str, message: str, fix: str, line: int | None = None, column: int | None = None,
@@ -72,7 +75,10 @@ def _fail(file: str, message: str, fix: str, line: int | None = None, column: in
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases instead of expanding them."""
+    """SafeLoader that refuses aliases instead of expanding them, and nesting deeper than MAX_DEPTH
+    (PyYAML's composer recurses once per level, so a deep document would exhaust Python's stack)."""
+
+    depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(AliasEvent):
@@ -80,7 +86,15 @@ class _NoAliasLoader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in evidence files", event.start_mark
             )
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -109,6 +123,8 @@ def _syntax_message(exc: yaml.MarkedYAMLError) -> tuple[str, str]:
                 "indent with spaces only (replace every tab with spaces)")
     if "aliases" in problem:
         return problem, "write the values out in full instead of using &anchor / *alias"
+    if problem.startswith("nesting deeper"):
+        return problem, "flatten the structure"
     if problem.startswith("expected a single document"):
         return ("the file holds more than one YAML document",
                 "keep one record per file (remove the extra '---' separator)")
@@ -141,7 +157,12 @@ def parse_yaml_text(text: str, file: str) -> ParsedYaml:
             raise _fail(file, "the file is empty", "write a record mapping (see docs/evidence-format.md)",
                         1, 1, rule="empty-file")
         positions: dict[Path_, Position] = {}
-        data = _convert(root, (), loader, file, positions, depth=0)
+        problems: list[Problem] = []
+        data = _convert(root, (), loader, file, positions, depth=0, problems=problems)
+        if problems:
+            raise YamlError(problems)
+    except RecursionError:
+        raise _fail(file, "the document is nested too deeply to read", "flatten the structure", 1, 1) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -185,8 +206,86 @@ def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+MAX_INTEGER = 2**53  # larger integers cannot be held exactly as the float64 numbers the tables use
+
+_BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_OCTAL = re.compile(r"^[-+]?0[0-9_]+$")
+
+
+def _yaml11_surprise(node: ScalarNode) -> tuple[str, str] | None:
+    """A plain value that YAML 1.1 reads differently from what most people mean: (message, fix)."""
+    if node.style is not None:
+        return None
+    text, tag = node.value, node.tag
+    if tag == _TAG + "int":
+        if ":" in text:
+            return (f"{text} is read as a base-60 number by YAML 1.1",
+                    f'write the value in one unit (e.g. minutes as a plain number) or quote it ("{text}")')
+        if _OCTAL.match(text):
+            return (f"{text} is read as an octal number by YAML 1.1 (a leading zero)",
+                    f"write it without the leading zero ({text.lstrip('+-0') or '0'}) or quote it")
+        if text.lower().lstrip("+-").startswith(("0x", "0b")) or "_" in text:
+            return (f"{text} is read as a non-decimal or grouped number by YAML 1.1",
+                    "write a plain decimal number")
+    if tag == _TAG + "float" and (":" in text or "_" in text):
+        return (f"{text} is read as a base-60 or grouped number by YAML 1.1", "write a plain decimal number")
+    if tag == _TAG + "bool" and text.lower() in _BOOL_WORDS:
+        return (f"{text!r} is read as a yes/no value by YAML 1.1",
+                f'write true or false, or quote it ("{text}") if it is text')
+    return None
+
+
+def _scalar(node: ScalarNode, loader: yaml.SafeLoader, file: str, problems: list[Problem]) -> Any:
+    """Construct one scalar; an unreadable one is recorded as a problem (and None returned)."""
+    line, column = _mark(node)
+    tag = node.tag or ""
+    if tag not in _SCALAR_TAGS:
+        problems.append(_fail(file, f"the tag {_short_tag(tag)} is not allowed in evidence files",
+                              "remove the tag; write a plain value", line, column, rule="yaml-tag").problem)
+        return None
+    surprise = _yaml11_surprise(node)
+    if surprise is not None:
+        problems.append(_fail(file, surprise[0], surprise[1], line, column, rule="yaml-ambiguous").problem)
+        return None
+    try:
+        value = loader.construct_object(node, deep=True)
+    except Exception as exc:  # noqa: BLE001 - every constructor failure is a problem at this value
+        what = {"timestamp": "a date", "int": "a whole number", "float": "a number",
+                "bool": "true or false"}.get(tag[len(_TAG):], _short_tag(tag))
+        reason = _construct_reason(tag, exc)
+        problems.append(_fail(file, f"{node.value!r} cannot be read as {what}" + (f" ({reason})" if reason else ""),
+                              _construct_fix(tag), line, column, rule="bad-value").problem)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        problems.append(_fail(file, f"the number {node.value} is too large (at most {MAX_INTEGER:,} in size)",
+                              "check the value; write it in a larger unit if it is really this large",
+                              line, column, rule="out-of-range").problem)
+        return None
+    return value
+
+
+def _construct_reason(tag: str, exc: Exception) -> str:
+    """Why a value could not be constructed, in words (not the constructor's internals)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if tag != _TAG + "timestamp":
+        return ""
+    if "offset" in text:
+        return "the time-zone offset must be less than 24 hours"
+    if isinstance(exc, ValueError) and text:
+        return text
+    return "not a date of the form YYYY-MM-DD"
+
+
+def _construct_fix(tag: str) -> str:
+    if tag == _TAG + "timestamp":
+        return "write a real calendar date as YYYY-MM-DD (times as HH:MM:SS with an offset of at most +/-23:59)"
+    if tag in (_TAG + "int", _TAG + "float", _TAG + "bool"):
+        return "remove the explicit tag and write a plain value of that type, or quote it as text"
+    return "write a plain value"
+
+
 def _convert(node: Node, path: Path_, loader: yaml.SafeLoader, file: str,
-             positions: dict[Path_, Position], depth: int) -> Any:
+             positions: dict[Path_, Position], depth: int, problems: list[Problem]) -> Any:
     if depth > MAX_DEPTH:
         line, column = _mark(node)
         raise _fail(file, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure", line, column)
@@ -195,16 +294,13 @@ def _convert(node: Node, path: Path_, loader: yaml.SafeLoader, file: str,
         positions[path] = Position(line, column)
     tag = node.tag or ""
     if isinstance(node, ScalarNode):
-        if tag not in _SCALAR_TAGS:
-            raise _fail(file, f"the tag {_short_tag(tag)} is not allowed in evidence files",
-                        "remove the tag; write a plain value", line, column, rule="yaml-tag")
-        return loader.construct_object(node, deep=True)
+        return _scalar(node, loader, file, problems)
     if isinstance(node, SequenceNode):
         if tag != _TAG + "seq":
             raise _fail(file, f"the tag {_short_tag(tag)} is not allowed in evidence files",
                         "remove the tag; write a plain list of values", line, column, rule="yaml-tag")
         return [
-            _convert(item, path + (i,), loader, file, positions, depth + 1)
+            _convert(item, path + (i,), loader, file, positions, depth + 1, problems)
             for i, item in enumerate(node.value)
         ]
     if isinstance(node, MappingNode):
@@ -228,7 +324,7 @@ def _convert(node: Node, path: Path_, loader: yaml.SafeLoader, file: str,
                             "remove or rename one of them", kline, kcol, rule="duplicate-key")
             vline, vcol = _mark(value_node)
             positions[path + (key,)] = Position(vline, vcol, kline, kcol)
-            out[key] = _convert(value_node, path + (key,), loader, file, positions, depth + 1)
+            out[key] = _convert(value_node, path + (key,), loader, file, positions, depth + 1, problems)
         return out
     raise _fail(file, "unsupported YAML node", "write plain mappings, lists and values", line, column)
 
