@@ -178,3 +178,31 @@ def test_documented_example_is_valid(tmp_path):
     assert report.ok, [p.format() for p in report.errors]
     outcomes = [o.endpoint for o in report.records[0].record.outcomes]
     assert outcomes == ["orr", "pfs", "os", "os", "dcr"]
+
+
+def _many_outcomes(n: int, *, same_quantity: bool) -> str:
+    text = (FIXTURES / "valid" / "demo-study.yaml").read_text()
+    rows = "".join(f"""  - endpoint: orr
+    arm: sirt{"" if same_quantity else f"{chr(10)}    time: {i + 1}{chr(10)}    time_unit: months"}
+    statistic: {{kind: count, events: {i % 10}, n: 10}}
+    provenance: {{source: demo-2020, location: table {i}, kind: secondary, verified: true}}
+""" for i in range(n))
+    return text + rows
+
+
+def test_many_values_of_one_quantity_give_one_bounded_warning(tmp_path):
+    (tmp_path / "r.yaml").write_text(_many_outcomes(3000, same_quantity=True))
+    report = validate_evidence(tmp_path)
+    (warning,) = [p for p in report.warnings if p.rule == "conflicting-values"]
+    assert warning.message.count(" vs ") == 5 and warning.message.endswith("more")
+    assert len(warning.format()) < 1000
+
+
+def test_repeated_warnings_are_capped_per_file_and_rule(tmp_path):
+    from netevidence.records.problems import MAX_WARNINGS_PER_RULE
+
+    (tmp_path / "r.yaml").write_text(_many_outcomes(50, same_quantity=False))
+    report = validate_evidence(tmp_path)
+    secondary = [p for p in report.warnings if p.rule == "secondary-only"]
+    assert len(secondary) == MAX_WARNINGS_PER_RULE + 1
+    assert secondary[-1].message == f"{50 - MAX_WARNINGS_PER_RULE} more [secondary-only] warnings in this file are not listed"

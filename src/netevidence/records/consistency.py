@@ -82,20 +82,40 @@ def _describe_quantity(key: tuple) -> str:
     return f"{kind} of " + ", ".join(parts)
 
 
+MAX_DIFFERENCES = 5  # differences listed in one warning
+
+
+def _differences(record: Record, rows: list[int]) -> list[str]:
+    """Each field's values that disagree with the first value reported for it, in one pass over the rows
+    (equal values from the same source are compared once)."""
+    first: dict[str, tuple[Any, int]] = {}
+    seen: set[tuple[str, Any, str]] = set()
+    out: list[str] = []
+    for i in rows:
+        for name, value in sorted(_values(record.outcomes[i]).items()):
+            marker = (name, value, _source(record, i))
+            if marker in seen:
+                continue
+            seen.add(marker)
+            if name not in first:
+                first[name] = (value, i)
+            elif not _agree(first[name][0], value):
+                ref, j = first[name]
+                out.append(f"{name} {_fmt(ref)} ({_source(record, j)}) vs {_fmt(value)} ({_source(record, i)})")
+    return out
+
+
 def warn_conflicts(report: Reporter, record: Record) -> None:
     for key, rows in _groups(record):
-        differences: list[str] = []
-        for a_pos, i in enumerate(rows):
-            for j in rows[a_pos + 1:]:
-                a, b = _values(record.outcomes[i]), _values(record.outcomes[j])
-                for name in sorted(set(a) & set(b)):
-                    if not _agree(a[name], b[name]):
-                        differences.append(
-                            f"{name} {_fmt(a[name])} ({_source(record, i)}) vs {_fmt(b[name])} ({_source(record, j)})")
-        if differences:
-            report.warning("conflicting-values", ("outcomes", rows[0]),
-                           f"{_describe_quantity(key)} is reported with different values: {'; '.join(differences)}",
-                           "keep every value with its source; say in a note which one analyses should use")
+        differences = _differences(record, rows)
+        if not differences:
+            continue
+        listed = "; ".join(differences[:MAX_DIFFERENCES])
+        if len(differences) > MAX_DIFFERENCES:
+            listed += f"; and {len(differences) - MAX_DIFFERENCES} more"
+        report.warning("conflicting-values", ("outcomes", rows[0]),
+                       f"{_describe_quantity(key)} is reported with different values: {listed}",
+                       "keep every value with its source; say in a note which one analyses should use")
     if record.review is not None:
         for name in ("studies", "abstracts", "patients", "procedures"):
             numbers = getattr(record.review, name)

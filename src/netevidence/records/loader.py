@@ -14,7 +14,7 @@ from typing import Mapping
 from .checks import check_collection, check_record
 from .curves import load_curves
 from .loaded import LoadedRecord
-from .problems import Problem
+from .problems import Problem, cap_warnings
 from .schema import Citation, Record, SharedSources
 from .structure import validate_structure
 from .yamlsource import ParsedYaml, YamlError, parse_yaml_file
@@ -107,7 +107,7 @@ def validate_evidence(path: str | Path) -> ValidationReport:
         files=tuple(str(p) for p in record_paths) + ((str(shared_path),) if shared_path else ()),
         records=tuple(loaded),
         shared_sources=MappingProxyType(shared),
-        problems=tuple(problems),
+        problems=tuple(cap_warnings(problems)),
     )
 
 

@@ -73,3 +73,25 @@ def field_path(path: tuple[object, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+MAX_WARNINGS_PER_RULE = 20
+
+
+def cap_warnings(problems: list[Problem] | tuple[Problem, ...], limit: int = MAX_WARNINGS_PER_RULE) -> list[Problem]:
+    """Keep at most ``limit`` warnings of one rule per file; the rest become one warning that counts them.
+    Errors are never dropped."""
+    counts: dict[tuple[str, str], int] = {}
+    out: list[Problem] = []
+    for p in problems:
+        if p.severity == "warning":
+            key = (p.file, p.rule)
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] > limit:
+                continue
+        out.append(p)
+    for (file, rule), n in counts.items():
+        if n > limit:
+            out.append(Problem("warning", rule, f"{n - limit} more [{rule}] warnings in this file are not listed",
+                               file, fix="resolve the ones listed, then validate again to see the rest"))
+    return out
