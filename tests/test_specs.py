@@ -55,6 +55,42 @@ def test_unknown_key_is_refused_with_its_line(tmp_path):
         load_spec(p)
 
 
+def test_unknown_key_gets_the_closest_field_and_the_fix(tmp_path):
+    p = _write(tmp_path, "bad", """\
+        id: bad
+        title: Bad
+        select: {endpoints: [orr], exclude_study: [x]}
+        plot: [forest]
+        """)
+    with pytest.raises(ValueError) as info:
+        load_spec(p)
+    lines = str(info.value).splitlines()
+    assert any(line.startswith(f"{p}:3:28: select.exclude_study: unknown key (did you mean 'exclude_studies'?). "
+                               "Fix: use one of: ") for line in lines), lines
+    assert any(line.startswith(f"{p}:4:1: plot: unknown key (did you mean 'plots'?)") for line in lines), lines
+
+
+def test_unknown_study_ids_are_errors_with_a_suggestion(tmp_path):
+    p = _write(tmp_path, "bad", """\
+        id: bad
+        title: Bad
+        select:
+          endpoints: [orr]
+          studies: [braat-2020, netter1]
+          exclude_studies: [frilling-2019-seris]
+        """)
+    known = ["braat-2020", "netter-1", "frilling-2019-series"]
+    assert load_spec(p).select.exclude_studies == ["frilling-2019-seris"]  # without the evidence: not checked
+    with pytest.raises(ValueError) as info:
+        load_spec(p, studies=known)
+    assert str(info.value).splitlines() == [
+        f"{p}:5:25: select.studies[1]: no study has the id 'netter1' (did you mean 'netter-1'?). "
+        "Fix: use the id of a record in the evidence directory (its file name)",
+        f"{p}:6:21: select.exclude_studies[0]: no study has the id 'frilling-2019-seris' "
+        "(did you mean 'frilling-2019-series'?). Fix: use the id of a record in the evidence directory (its file name)",
+    ]
+
+
 def test_misspelt_endpoint_gets_a_suggestion(tmp_path):
     p = _write(tmp_path, "bad", """\
         id: bad

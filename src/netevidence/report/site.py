@@ -125,7 +125,7 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
     problems = []
     for p in paths:
         try:
-            specs.append((load_spec(p), p))
+            specs.append((load_spec(p, studies=[r.id for r in evidence.records]), p))
         except ValueError as exc:
             problems.append(f"specification {p} is invalid:\n{exc}")
     if problems:
