@@ -147,6 +147,15 @@ def test_undefined_without_correction_is_an_error():
      r"study 1: ci_high is nan .*ci_high_not_reached=True"),
     ("MEDIAN", dict(median=[12.0], ci_low=[0.0], ci_high=[15.0]), r"study 0: ci_low = 0 is not positive"),
     ("PR", dict(events=[], n=[]), r"k = 0"),
+    ("PLO", dict(events=[2.5], n=[10]), r"study 0: events = 2.5 is not a whole number"),
+    ("PLO", dict(events=[2], n=[10.5]), r"study 0: n = 10.5 is not a whole number"),
+    ("OR", dict(events1=[1], n1=[10], events2=[0.5], n2=[10]), r"study 0: events2 = 0.5 is not a whole number"),
+    ("PLO", dict(events=True, n=10), r"events: values must be numbers, got true/false"),
+    ("PLO", dict(events=[1, True], n=[10, 10]), r"events: values must be numbers, got true/false"),
+    ("PLO", dict(events=["3"], n=[10]), r"events: values must be numbers, got str '3'"),
+    ("HR", dict(hr=["0.8"], p=[0.01]), r"hr: values must be numbers, got str '0.8'"),
+    ("PLO", dict(events=[3], n=[10], level=2), r"level = 2.0 must lie strictly between 0 and 1"),
+    ("HR", dict(hr=[0.8], p=[0.01], level=0), r"level = 0.0 must lie strictly between 0 and 1"),
 ])
 def test_bad_input_names_study_and_rule(measure, data, pattern):
     with pytest.raises(ValueError, match=pattern):

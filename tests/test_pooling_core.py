@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -176,11 +177,40 @@ def test_reml_converges_where_fisher_scoring_fails(f):
         ([0.1, 0.2, 0.3], [-0.1, 0.2, 0.1], r"study 0: vi must be > 0"),
         ([[0.1, 0.2]], [[0.1, 0.2]], "one-dimensional"),
         (["a", "b"], [0.1, 0.2], "numeric"),
+        ([0.1, 0.2, 0.3], [5e-324, 0.01, 0.02], r"study 0: vi = 4.94e-324 lies outside \[1e-50, 1e\+50\]"),
+        ([0.1, 0.2, 0.3], [0.01, 1e300, 0.02], r"study 1: vi = 1e\+300 lies outside"),
+        ([1e200, 2e200, 1.5e200], [0.1, 0.1, 0.1], r"study 0: \|yi\| = 1e\+200 exceeds 1e\+50; rescale"),
     ],
 )
 def test_bad_input_names_study_and_rule(yi, vi, match):
-    with pytest.raises(ValueError, match=match):
-        pool(yi, vi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before any arithmetic, not after a RuntimeWarning
+        with pytest.raises(ValueError, match=match):
+            pool(yi, vi)
+
+
+def test_batches_refuse_values_beyond_double_precision():
+    from netevidence.pooling import pool_many
+
+    with pytest.raises(ValueError, match=r"row 1, study 1: \|yi\| = 1e\+60 exceeds"):
+        pool_many([[0.1, 0.2], [0.1, 1e60]], [[0.1, 0.1], [0.1, 0.1]])
+
+
+def test_values_near_the_bounds_pool_correctly():
+    """Scale equivariance holds near the bounds: effects of 1e24 (variances 1e47) pool like effects of 1."""
+    a = pool([1.0, 1.1, 0.7], [0.1, 0.2, 0.3])
+    b = pool([1e24, 1.1e24, 0.7e24], [0.1e48, 0.2e48, 0.3e48])
+    assert math.isclose(b.estimate, 1e24 * a.estimate, rel_tol=1e-9)
+    assert math.isclose(b.se, 1e24 * a.se, rel_tol=1e-9)
+    assert math.isclose(b.tau2, 1e48 * a.tau2, rel_tol=1e-7)
+
+
+def test_knha_with_agreeing_studies_is_refused_with_the_alternatives():
+    for y in ([0.25, 0.25, 0.25], [-0.25, -0.25, -0.25]):
+        with pytest.raises(ValueError, match=r"ci='knha' is undefined here.*use ci='adhoc'.*or ci='z'"):
+            pool(y, [0.01, 0.02, 0.03], ci="knha")
+        r = pool(y, [0.01, 0.02, 0.03], ci="adhoc")
+        assert r.ci_low < r.estimate < r.ci_high and math.isfinite(r.statistic)
 
 
 @pytest.mark.parametrize(
@@ -277,7 +307,13 @@ studies = st.integers(min_value=2, max_value=12).flatmap(
 @given(studies, st.sampled_from(METHODS), st.sampled_from(["z", "knha", "adhoc"]))
 def test_interval_properties(data, method, ci):
     yi, vi = np.array(data[0]), np.array(data[1])
-    r = pool(yi, vi, method=method, ci=ci)
+    try:
+        r = pool(yi, vi, method=method, ci=ci)
+    except ValueError as exc:  # Knapp-Hartung with studies that agree: refused, never a 0-width CI
+        assert ci == "knha" and "undefined here" in str(exc)
+        rss = pool(yi, vi, method=method, ci="adhoc")
+        assert np.allclose(yi, rss.estimate, rtol=0, atol=1e-6)
+        return
     assert r.converged
     assert math.isclose(r.weights.sum(), 100.0, rel_tol=1e-12)
     assert r.ci_low <= r.estimate <= r.ci_high

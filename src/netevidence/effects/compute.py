@@ -15,7 +15,7 @@ from .result import EffectSizes
 from .survival import median_effects, ratio_of_medians, survival_from_ci, survival_from_n_at_risk
 from .two_group import MEASURES as TWO_GROUP_MEASURES
 from .two_group import two_group_effects
-from .validation import as_float_arrays, check_ids
+from .validation import as_float_arrays, check_ids, check_level
 
 COUNT_MEASURES = PROPORTION_MEASURES + TWO_GROUP_MEASURES
 MEASURES = COUNT_MEASURES + ("HR", "MEDIAN", "ROM_SURV", "SURV")
@@ -59,6 +59,7 @@ def compute(measure: str, *, ids: Sequence[Any] | None = None, add: float | None
     """The :class:`EffectSizes` behind :func:`effect_size` (same arguments)."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r} (known: {', '.join(MEASURES)})")
+    check_level(level)
     if measure not in COUNT_MEASURES and (add is not None or to != "only0"):
         raise ValueError(f"add= and to= apply to count measures only, not {measure}")
     if measure not in TWO_GROUP_MEASURES and drop00:

@@ -7,6 +7,7 @@ when ``ids`` are given) and the rule that was broken.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import numbers
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ def as_float_arrays(names: Sequence[str], data: dict[str, Any]) -> tuple[np.ndar
     arrays = []
     for name in names:
         value = data[name]
+        _require_numbers(name, value)
         try:
             arr = np.atleast_1d(np.asarray(value, dtype=float))
         except (TypeError, ValueError) as exc:
@@ -41,6 +43,18 @@ def as_float_arrays(names: Sequence[str], data: dict[str, Any]) -> tuple[np.ndar
     if arrays and arrays[0].size == 0:
         raise ValueError("no studies: inputs are empty (k = 0)")
     return tuple(arrays)
+
+
+def _require_numbers(name: str, value: Any) -> None:
+    """Refuse booleans and text where numbers are expected (numpy would read True as 1 and "3" as 3)."""
+    raw = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    if raw.dtype.kind == "b":
+        raise ValueError(f"{name}: values must be numbers, not true/false")
+    if raw.dtype.kind in "OUS":
+        for item in np.atleast_1d(raw).ravel():
+            if isinstance(item, (bool, np.bool_)) or not isinstance(item, (numbers.Real, type(None))):
+                kind = "true/false" if isinstance(item, (bool, np.bool_)) else f"{type(item).__name__} {item!r}"
+                raise ValueError(f"{name}: values must be numbers, got {kind}")
 
 
 def check_ids(ids: Sequence[Any] | None, k: int) -> None:
@@ -69,6 +83,9 @@ def check_counts(events: np.ndarray, n: np.ndarray, ids: Sequence[Any] | None,
     """Counts: finite, non-negative, n > 0 and events <= n."""
     require_finite(events_name, events, ids)
     require_finite(n_name, n, ids)
+    require(events != np.round(events), ids, f"{events_name} = {{}} is not a whole number (counts are whole numbers)",
+            events)
+    require(n != np.round(n), ids, f"{n_name} = {{}} is not a whole number (group sizes are whole numbers)", n)
     require(events < 0, ids, f"{events_name} = {{}} is negative (counts must be >= 0)", events)
     require(n <= 0, ids, f"{n_name} = {{}} is not positive (group sizes must be > 0)", n)
     require(events > n, ids, f"{events_name} = {{}} exceeds {n_name} = {{}} (events must not exceed n)",

@@ -15,6 +15,13 @@ CI_METHODS = ("z", "knha", "adhoc")
 PI_METHODS = ("default", "hts")
 I2_METHODS = ("tau2", "q")
 
+# Double precision holds the weighted sums of pooling (w * y^2, w^2, w^3 with w = 1/v) only within these
+# bounds; effect sizes in use (log ratios, proportions, mean differences in any sensible unit) lie far
+# inside them. Outside them the sums overflow or underflow, so such input is refused instead of pooled.
+MAX_ABS_YI = 1e50
+VI_RANGE = (1e-50, 1e50)
+_RESCALE = "rescale the effects (express them in another unit) so that they fit"
+
 
 def check_options(method: str, ci: str, level: float, pi: str, i2: str, tau2, max_iter: int, tol: float) -> None:
     """Reject unknown option values before any computation."""
@@ -73,6 +80,22 @@ def check_study_values(yi: np.ndarray, vi: np.ndarray, where: str = "") -> None:
     if nonpos.any():
         i = int(np.flatnonzero(nonpos)[0])
         raise ValueError(f"study {i}{where}: vi must be > 0 (a sampling variance); got {vi[i]!r}")
+    check_magnitudes(yi, vi, lambda i: f"study {i}{where}")
+
+
+def check_magnitudes(yi: np.ndarray, vi: np.ndarray, name) -> None:
+    """Refuse values outside what double-precision pooling can hold (:data:`MAX_ABS_YI`, :data:`VI_RANGE`).
+    ``name(i)`` says how the i-th offending value is named (flat index)."""
+    big_y = np.abs(yi) > MAX_ABS_YI
+    if big_y.any():
+        i = int(np.flatnonzero(big_y)[0])
+        raise ValueError(f"{name(i)}: |yi| = {abs(yi.flat[i]):.3g} exceeds {MAX_ABS_YI:g}; {_RESCALE}")
+    low, high = VI_RANGE
+    odd_v = (vi < low) | (vi > high)
+    if odd_v.any():
+        i = int(np.flatnonzero(odd_v)[0])
+        raise ValueError(f"{name(i)}: vi = {vi.flat[i]:.3g} lies outside [{low:g}, {high:g}], the range in which "
+                         f"pooling is exact in double precision; {_RESCALE}")
 
 
 def study_arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
@@ -149,4 +172,7 @@ def batch_arrays(Y, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if bad_v.any():
         r, c = (int(a[0]) for a in np.nonzero(bad_v))
         raise ValueError(f"row {r}, study {c}: vi must be finite and > 0 (a sampling variance); got {Va[r, c]!r}")
+    k = Ya.shape[1]
+    check_magnitudes(np.where(mask, Ya, 0.0), np.where(mask, Va, 1.0),
+                     lambda i: f"row {i // k}, study {i % k}")
     return Ya.copy(), Va.copy(), mask

@@ -179,6 +179,10 @@ def pool(
     Y, V = y[None, :], v[None, :]
     out = _kernel.fit_rows(Y, V, method=method, ci=ci, level=float(level), pi=pi, i2=i2, tau2_fixed=tau2,
                            tol=tol, max_iter=int(max_iter))
+    if ci == "knha" and y.size > 1 and out["se"][0] == 0.0:
+        raise ValueError("ci='knha' is undefined here: the studies' estimates agree to within rounding (weighted "
+                         "residual sum of squares 0), so the Knapp-Hartung scale factor is 0 and the interval would have width 0; use ci='adhoc' (scale factor "
+                         "at least 1) or ci='z'")
     iv = interval_rows(Y, V, out["q"], out["vt"], level=float(level), tol=tol, max_iter=int(max_iter))
     vals = {f: float(out[f][0]) for f in SCALAR_FIELDS}
     vals.update({f: float(iv[f][0]) for f in INTERVAL_FIELDS})
