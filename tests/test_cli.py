@@ -158,3 +158,34 @@ def test_site_never_shows_the_absolute_evidence_path(tmp_path, capsys):
     leaks = [p.name for p in pages if str(EVIDENCE.resolve()) in p.read_text()]
     assert leaks == []
     assert "frilling-2019-meta-analysis.yaml:14" in (out / "studies" / "frilling-2019-meta-analysis.html").read_text()
+
+
+def test_csv_cells_are_safe_for_spreadsheets_and_rows_stay_whole(tmp_path, fixtures):
+    import csv as csvmod
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    text = (fixtures / "valid" / "demo-study.yaml").read_text()
+    text = text.replace("name: Demo study", 'name: "=HYPERLINK(\\"http://x\\",\\"y\\")"')
+    text = text.replace("location: table 2,", 'location: "@SUM(A1)\\rsecond line",', 1)
+    (evidence / "demo.yaml").write_text(text)
+    out = tmp_path / "tables"
+    assert main(["tables", str(evidence), "--out", str(out)]) == 0
+    raw = (out / "outcomes.csv").read_text()
+    with (out / "outcomes.csv").open(newline="") as f:
+        rows = list(csvmod.DictReader(f))
+    frame = pd.read_csv(out / "outcomes.csv")
+    assert len(rows) == len(frame) == 4  # the carriage return did not split a row
+    assert {r["study_name"] for r in rows} == {"'=HYPERLINK(\"http://x\",\"y\")"}
+    assert rows[0]["location"] == "'@SUM(A1)\rsecond line"
+    assert frame["events"].dtype.kind in "if" and frame["events"].iloc[0] == 4  # numbers stay numbers
+    assert ',4,10,' in raw.replace(".0", "")  # unquoted numeric cells
+
+
+@pytest.mark.parametrize("value, safe", [("=1+1", "'=1+1"), ("+1", "'+1"), ("-2", "'-2"), ("@A1", "'@A1"),
+                                         ("\tx", "'\tx"), ("\rx", "'\rx"), ("plain", "plain"), (3.5, 3.5),
+                                         (-2, -2)])
+def test_spreadsheet_safe(value, safe):
+    from netevidence.output import spreadsheet_safe
+
+    assert spreadsheet_safe(value) == safe

@@ -187,6 +187,30 @@ def atomic_directory(target: str | Path, *, protect: Iterable[str | Path] = ()) 
             raise
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (it starts with ``= + - @``, a tab or a carriage
+    return) gets a leading apostrophe, as OWASP's CSV-injection guidance recommends; other values pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv(frame, path: str | Path) -> None:
+    """Write a pandas DataFrame as CSV for people and programs alike: numbers unquoted (so they stay
+    numbers), every text cell quoted (so embedded line breaks, including a bare carriage return, stay in
+    their cell) and neutralised with :func:`spreadsheet_safe`."""
+    import csv
+
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or str(safe[column].dtype) in ("string", "str"):
+            safe[column] = safe[column].map(spreadsheet_safe, na_action="ignore")
+    safe.to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+
+
 @contextlib.contextmanager
 def atomic_file(target: str | Path, *, protect: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed over ``target``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..evidence import EvidenceBase
-from ..output import atomic_directory
+from ..output import atomic_directory, write_csv
 
 
 def write_tables(evidence: EvidenceBase, out: str | Path) -> list[Path]:
@@ -13,5 +13,5 @@ def write_tables(evidence: EvidenceBase, out: str | Path) -> list[Path]:
     out = Path(out)
     with atomic_directory(out, protect=evidence.input_paths) as staging:
         for name, frame in evidence.tables().items():
-            frame.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+            write_csv(frame, staging / f"{name}.csv")
     return [out / f"{name}.csv" for name in evidence.tables()]
