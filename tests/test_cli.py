@@ -1,6 +1,7 @@
 """The netevidence command: exit codes, output formats, atomic outputs."""
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -91,7 +92,9 @@ def test_report_lists_studies_and_escapes_record_text(tmp_path, capsys, fixtures
     text = (fixtures / "valid" / "demo-study.yaml").read_text()
     (evidence / "demo.yaml").write_text(text.replace("name: Demo study", 'name: "<script>alert(1)</script>"'))
     out = tmp_path / "site"
-    assert main(["report", "--evidence", str(evidence), "--out", str(out)]) == 0
+    (tmp_path / "analyses").mkdir()
+    assert main(["report", "--evidence", str(evidence), "--analyses", str(tmp_path / "analyses"),
+                 "--out", str(out)]) == 0
     html = (out / "index.html").read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -189,3 +192,26 @@ def test_spreadsheet_safe(value, safe):
     from netevidence.output import spreadsheet_safe
 
     assert spreadsheet_safe(value) == safe
+
+
+def _many_records(tmp_path, fixtures, n):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    text = (fixtures / "valid" / "demo-study.yaml").read_text()
+    for i in range(n):
+        (evidence / f"s{i:03d}.yaml").write_text(text.replace("id: demo-study", f"id: s{i:03d}"))
+    return evidence
+
+
+@pytest.mark.parametrize("command", ["validate", "tables"])
+def test_progress_is_shown_on_a_terminal_for_large_inputs(tmp_path, fixtures, capsys, monkeypatch, command):
+    from netevidence.cli import PROGRESS_FROM
+
+    evidence = _many_records(tmp_path, fixtures, PROGRESS_FROM)
+    argv = [command, str(evidence)] + (["--out", str(tmp_path / "t")] if command == "tables" else [])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "records:   0%|" in err and f"| 0/{PROGRESS_FROM} [" in err
+    assert main(argv + ["--quiet"]) == 0
+    assert "records:" not in capsys.readouterr().err

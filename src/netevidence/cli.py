@@ -31,11 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check evidence records; exit 1 if any is invalid")
     p.add_argument("path", nargs="?", default="evidence", help="evidence directory or one record file")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_validate)
 
     p = sub.add_parser("tables", help="write the tidy evidence tables as CSV")
     p.add_argument("path", nargs="?", default="evidence", help="evidence directory or one record file")
     p.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_tables)
 
     p = sub.add_parser("reconstruct", help="reconstruct patient-level data from a digitised Kaplan-Meier curve")
@@ -68,8 +70,27 @@ def _summary(report: ValidationReport) -> str:
             f"{len(report.warnings)} warning(s)")
 
 
+PROGRESS_FROM = 50  # record files; smaller evidence bases load too fast for a progress bar to help
+
+
+def _progress_bar(quiet: bool):
+    """A wrapper that shows a progress bar on a terminal for large evidence directories, else nothing."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def wrap(items, total):
+        if total < PROGRESS_FROM:
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, total=total, desc="records", unit="file", file=sys.stderr, leave=False,
+                    dynamic_ncols=True)
+
+    return wrap
+
+
 def _validate(args: argparse.Namespace) -> int:
-    report = _checked(args.path)
+    report = _checked(args.path, args.quiet)
     if args.format == "json":
         payload = {
             "root": report.root,
@@ -86,15 +107,15 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _checked(path: str) -> ValidationReport:
+def _checked(path: str, quiet: bool = True) -> ValidationReport:
     try:
-        return validate_evidence(path)
+        return validate_evidence(path, progress=_progress_bar(quiet))
     except FileNotFoundError as exc:
         raise CliError(f"{exc}. Fix: give the evidence directory or a record file.") from None
 
 
-def _load(path: str):
-    report = _checked(path)
+def _load(path: str, quiet: bool = True):
+    report = _checked(path, quiet)
     if not report.ok:
         _print_problems(report, sys.stderr)
         raise CliError(_summary(report) + ". Fix the errors above first (netevidence validate).")
@@ -104,7 +125,7 @@ def _load(path: str):
 def _tables(args: argparse.Namespace) -> int:
     from .report import write_tables
 
-    written = write_tables(_load(args.path), args.out)
+    written = write_tables(_load(args.path, args.quiet), args.out)
     print(f"wrote {len(written)} tables to {args.out}")
     return 0
 
@@ -117,7 +138,7 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(f"no analyses directory {analyses}. Fix: give --analyses DIR with the specifications.")
     cache = None if args.no_cache else (args.cache if args.cache is not None else "auto")
     try:
-        index = write_site(_load(args.evidence), args.out, analyses=analyses, cache_dir=cache,
+        index = write_site(_load(args.evidence, args.quiet), args.out, analyses=analyses, cache_dir=cache,
                            progress=not args.quiet)
     except ReportError as exc:
         raise CliError(f"{exc}\nThe previous site in {args.out} is left as it was.") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Iterable, Mapping
 
 from .checks import check_collection, check_record
 from .curves import load_curves
@@ -60,8 +60,12 @@ def evidence_files(path: str | Path) -> tuple[Path, Path | None]:
     return tuple(p for p in files if p.name != SHARED_SOURCES_FILE), shared_path
 
 
-def validate_evidence(path: str | Path) -> ValidationReport:
-    """Parse and validate every record under ``path``; never raises for bad content."""
+def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], Iterable] | None = None
+                      ) -> ValidationReport:
+    """Parse and validate every record under ``path``; never raises for bad content.
+
+    ``progress``, when given, wraps the iteration over the record files (called with the files and their
+    number), e.g. to show a progress bar; the result does not depend on it."""
     record_paths, shared_path = evidence_files(path)
     problems: list[Problem] = []
     shared: dict[str, Citation] = {}
@@ -79,7 +83,7 @@ def validate_evidence(path: str | Path) -> ValidationReport:
 
     loaded: list[LoadedRecord] = []
     root = Path(path).resolve() if Path(path).is_dir() else None
-    for file in record_paths:
+    for file in (progress(record_paths, len(record_paths)) if progress is not None else record_paths):
         if root is not None and not file.resolve().is_relative_to(root):
             problems.append(Problem("error", "unreadable", "the file is a link that resolves outside the evidence "
                                     "directory", str(file), 1, 1,
