@@ -194,16 +194,18 @@ def test_forest_data_matches_the_pooling_engine(results, spec_id):
             assert st.subgroups.q_between_pval == pytest.approx(sub.q_between_pval, rel=1e-12)
 
 
-def test_symptom_response_pools_the_three_primary_studies(results):
+def test_symptom_response_pools_the_four_primary_studies(results):
     st = results["symptom-response"].strata[0]
     pooled = st.rows[st.rows["role"] == "study"]
-    assert sorted(pooled["study_id"]) == ["braat-2020", "pickens-2021", "sartori-laser"]
+    assert sorted(pooled["study_id"]) == ["braat-2020", "gillams-2005", "pickens-2021", "sartori-laser"]
     assert sorted(st.rows.loc[st.rows["role"] == "umbrella", "study_id"]) == [
         "cazzato-2021-transarterial", "jia-2018", "mohan-2015"]
-    assert st.subgroups is not None and st.subgroups.q_between_df == 2
+    assert st.subgroups is not None and st.subgroups.q_between_df == 3
     # events / n as recorded
     braat = pooled[pooled["study_id"] == "braat-2020"].iloc[0]
     assert (braat["events"], braat["n"]) == (15, 23)
+    gillams = pooled[pooled["study_id"] == "gillams-2005"].iloc[0]
+    assert (gillams["events"], gillams["n"]) == (9, 14)
 
 
 def test_every_row_not_pooled_has_a_reason(results):
@@ -373,7 +375,7 @@ def test_the_exploration_notebook_runs():
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
-    assert "Random-effects model (REML), k = 3" in text
+    assert "Random-effects model (REML), k = 4" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
 
 
