@@ -129,6 +129,18 @@ def test_reconstruct_writes_ipd_and_prints_diagnostics(tmp_path, capsys):
     assert set(ipd.event) <= {0, 1}
 
 
+@pytest.mark.parametrize("target", ["curve.csv", "risk.csv"])
+def test_reconstruct_never_overwrites_its_inputs(tmp_path, capsys, target):
+    _write_curve(tmp_path / "curve.csv")
+    (tmp_path / "risk.csv").write_text("time,n_at_risk\n0,50\n4,35\n8,20\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["reconstruct", str(tmp_path / "curve.csv"), "--n", "50", "--at-risk", str(tmp_path / "risk.csv"),
+                 "--out", str(tmp_path / target)]) == 1
+    err = capsys.readouterr().err
+    assert "is the input" in err and "Fix:" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_reconstruct_bad_file_names_the_line(tmp_path, capsys):
     (tmp_path / "curve.csv").write_text("time,survival\n0,1\n2,abc\n")
     out = tmp_path / "ipd.csv"

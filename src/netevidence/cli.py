@@ -161,7 +161,8 @@ def _reconstruct(args: argparse.Namespace) -> int:
     from .survival import format_diagnostics, reconstruct_files
 
     try:
-        with atomic_file(args.out) as staging:
+        inputs = [args.curve] + ([args.at_risk] if args.at_risk is not None else [])
+        with atomic_file(args.out, protect=inputs) as staging:
             result = reconstruct_files(args.curve, args.n, at_risk_path=args.at_risk,
                                        total_events=args.events, out=staging)
     except ValueError as exc:

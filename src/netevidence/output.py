@@ -53,18 +53,18 @@ def refuse_inputs(target: str | Path, protect: Iterable[str | Path] = (), *, wha
     """
     shown = Path(target)
     real = _resolved(target)
+    example = " (e.g. reports/site)" if what == "output directory" else ""
     for item in protect:
         p = _resolved(item)
         if real == p:
             raise OutputError(f"the {what} {shown} is the input {item}; writing there would delete it. "
-                              "Fix: choose another location (e.g. reports/site).")
+                              f"Fix: choose another location{example}.")
         if _inside(p, real):
             raise OutputError(f"the {what} {shown} contains the input {item}; replacing it would delete "
                               "that input. Fix: choose a location outside it.")
         if p.is_dir() and _inside(real, p):
             raise OutputError(f"the {what} {shown} lies inside the input directory {item}; netevidence "
-                              "never writes into its inputs. Fix: choose a location outside it "
-                              "(e.g. reports/site).")
+                              f"never writes into its inputs. Fix: choose a location outside it{example}.")
     return real
 
 
