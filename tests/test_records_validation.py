@@ -71,10 +71,11 @@ def test_invalid_fixture_reports_rule_message_and_location(name):
 
 def test_duplicate_record_ids_across_files_point_at_both():
     report = validate_evidence(FIXTURES / "duplicate-ids")
-    (problem,) = report.errors
-    assert problem.rule == "duplicate-id"
-    assert problem.file.endswith("b.yaml") and (problem.line, problem.column) == (2, 5)
-    assert "a.yaml:2" in problem.message
+    first, second = sorted(report.errors, key=lambda p: p.file)
+    assert first.rule == second.rule == "duplicate-id"
+    # both files are named (the one just added may sort first or last), each pointing at the other
+    assert first.file.endswith("a.yaml") and (first.line, first.column) == (2, 5) and "b.yaml:2" in first.message
+    assert second.file.endswith("b.yaml") and (second.line, second.column) == (2, 5) and "a.yaml:2" in second.message
 
 
 def test_all_problems_are_reported_at_once(tmp_path):
@@ -206,3 +207,33 @@ def test_repeated_warnings_are_capped_per_file_and_rule(tmp_path):
     secondary = [p for p in report.warnings if p.rule == "secondary-only"]
     assert len(secondary) == MAX_WARNINGS_PER_RULE + 1
     assert secondary[-1].message == f"{50 - MAX_WARNINGS_PER_RULE} more [secondary-only] warnings in this file are not listed"
+
+
+@pytest.mark.parametrize("statistic, fraction", [
+    ("{kind: survival_at, percent: 0.625, ci_low: 0.481, ci_high: 0.74}", True),
+    ("{kind: proportion, percent: 0.4, ci_low: 0.25, ci_high: 0.56}", True),
+    ("{kind: survival_at, percent: 62.5, ci_low: 48.1, ci_high: 74}", False),
+    ("{kind: proportion, percent: 0.4}", False),  # a rate below 1% without a CI: nothing to go on
+])
+def test_a_fraction_written_as_a_percent_is_flagged(tmp_path, statistic, fraction):
+    text = (FIXTURES / "valid" / "demo-study.yaml").read_text()
+    text += f"""  - endpoint: os
+    arm: sirt
+    time: 3
+    time_unit: years
+    statistic: {statistic}
+    provenance: {{source: demo-2020, location: table 3, kind: primary, verified: true}}
+"""
+    (tmp_path / "r.yaml").write_text(text)
+    found = [p for p in validate_evidence(tmp_path).warnings if p.rule == "percent-as-fraction"]
+    assert bool(found) is fraction
+    if fraction:
+        assert "looks like a fraction" in found[0].message and "0-100 scale" in found[0].fix
+
+
+def test_a_count_with_its_percent_as_a_fraction_says_so(tmp_path):
+    text = (FIXTURES / "valid" / "demo-study.yaml").read_text()
+    (tmp_path / "r.yaml").write_text(text.replace("events: 4, n: 10, percent: 40", "events: 16, n: 40, percent: 0.4"))
+    (warning,) = [p for p in validate_evidence(tmp_path).warnings if p.rule == "percent-mismatch"]
+    assert warning.message == "16/40 is 40%, and 0.4 looks like that as a fraction"
+    assert warning.fix == "write percents on the 0-100 scale: percent: 40"

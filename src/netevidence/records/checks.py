@@ -62,17 +62,18 @@ def check_collection(records: Iterable[LoadedRecord]) -> list[Problem]:
     problems: list[Problem] = []
     records = list(records)
     seen: dict[str, LoadedRecord] = {}
+    users: dict[str, list[LoadedRecord]] = {}
     for loaded in records:
-        rid = loaded.record.id
-        if rid in seen:
-            first = seen[rid]
+        users.setdefault(loaded.record.id, []).append(loaded)
+        seen.setdefault(loaded.record.id, loaded)
+    for rid, group in users.items():
+        # every file that uses the id is named, so the file just added is always among them
+        for loaded in group if len(group) > 1 else ():
+            others = ", ".join(f"{o.file}:{o.line_of(('id',))}" for o in group if o is not loaded)
             pos = loaded.parsed.locate(("id",))
             problems.append(Problem(
-                "error", "duplicate-id",
-                f"record id {rid!r} is already used by {first.file}:{first.line_of(('id',))}",
-                loaded.file, pos.line, pos.column, "id", "give each record its own id"))
-        else:
-            seen[rid] = loaded
+                "error", "duplicate-id", f"record id {rid!r} is also used by {others}",
+                loaded.file, pos.line, pos.column, "id", "give each record its own id (e.g. <first author>-<year>)"))
     defined: dict[str, tuple[Citation, LoadedRecord]] = {}
     for loaded in records:
         for sid, citation in loaded.record.sources.items():
@@ -236,6 +237,21 @@ def _check_statistic(report: Reporter, path: tuple[object, ...], stat: Any) -> N
         report.error("range-order", path + ("low",), f"low ({stat.low:g}) is above high ({stat.high:g})", "swap them")
     if kind == "count" and stat.percent is not None and 0 <= stat.percent <= 100 and stat.events <= stat.n:
         warn_percent(report, path, stat.events, stat.n, stat.percent, report.parsed)
+    if kind in ("proportion", "survival_at"):
+        _warn_fraction(report, path, stat)
+
+
+def _warn_fraction(report: Reporter, path, stat: Any) -> None:
+    """A percent and CI that all lie in [0, 1] with a CI that is not a point: almost surely a fraction
+    (0.625 for 62.5%) rather than a rate below 1%."""
+    values = [v for v in (stat.percent, stat.ci_low, stat.ci_high) if v is not None]
+    has_ci = stat.ci_low is not None and stat.ci_high is not None and stat.ci_high > stat.ci_low
+    if has_ci and all(0 <= v <= 1 for v in values) and stat.percent > 0:
+        report.warning("percent-as-fraction", path + ("percent",),
+                       f"{stat.percent:g} with CI {stat.ci_low:g}-{stat.ci_high:g} looks like a fraction, "
+                       f"not a percent ({100 * stat.percent:g}%?)",
+                       "write percents on the 0-100 scale (e.g. 62.5 for 62.5%); keep it if the rate really is "
+                       "below 1%")
 
 
 def _check_ci(report: Reporter, path, stat: Any) -> None:

@@ -30,6 +30,11 @@ def warn_percent(report: Reporter, path, events: int, n: int, percent: float, pa
     exact = 100.0 * events / n
     decimals = _printed_decimals(parsed, path + ("percent",))
     if abs(exact - percent) > 0.5 * 10.0 ** (-decimals) + 1e-9:
+        if percent <= 1 and abs(exact - 100 * percent) <= 0.5 * 10.0 ** (2 - decimals) + 1e-9:
+            report.warning("percent-mismatch", path + ("percent",),
+                           f"{events}/{n} is {exact:g}%, and {percent:g} looks like that as a fraction",
+                           f"write percents on the 0-100 scale: percent: {100 * percent:g}")
+            return
         report.warning("percent-mismatch", path + ("percent",),
                        f"{events}/{n} is {exact:.{decimals + 1}f}%, but {percent:g}% is printed",
                        "check the counts and the percent against the source (a truncated percent is common)")
