@@ -2,11 +2,14 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from netevidence import validate_evidence
 from netevidence.records.yamlsource import MAX_FILE_BYTES, YamlError, parse_yaml_file, parse_yaml_text
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # name -> (file content, rule, line, column, message fragment)
 MALFORMED = {
@@ -138,3 +141,42 @@ def test_a_record_linked_from_outside_the_directory_is_not_read(tmp_path):
     (problem,) = [p for p in report.errors if p.rule == "unreadable"]
     assert "resolves outside the evidence directory" in problem.message
     assert all("hunter2" not in p.format() for p in report.problems)
+
+
+def _both_parsers(text: str, monkeypatch):
+    import netevidence.records.yamlsource as ys
+
+    def parse():
+        try:
+            parsed = ys.parse_yaml_text(text, "f.yaml")
+            return parsed.data, dict(parsed.positions)
+        except YamlError as exc:
+            return [p.format() for p in exc.problems]
+
+    fast = parse()
+    with monkeypatch.context() as m:
+        m.setattr(ys, "_CLoader", None)
+        slow = parse()
+    return fast, slow
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "evidence").glob("*.yaml")) + sorted((ROOT / "analyses").glob("*.yaml"))
+                         + sorted((ROOT / "tests" / "fixtures").rglob("*.yaml")), ids=lambda p: p.name)
+def test_libyaml_and_python_parsers_agree_on_every_file(path, monkeypatch):
+    import yaml
+
+    if not getattr(yaml, "__with_libyaml__", False):
+        pytest.skip("PyYAML without libyaml")
+    fast, slow = _both_parsers(path.read_text(encoding="utf-8-sig"), monkeypatch)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_libyaml_and_python_parsers_give_the_same_errors(name, monkeypatch):
+    content = MALFORMED[name][0]
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        pytest.skip("decoding errors come before parsing")
+    fast, slow = _both_parsers(text, monkeypatch)
+    assert fast == slow

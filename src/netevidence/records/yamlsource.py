@@ -135,12 +135,49 @@ def _syntax_message(exc: yaml.MarkedYAMLError) -> tuple[str, str]:
     return problem, "correct the YAML syntax at this position"
 
 
+_CLoader = getattr(yaml, "CSafeLoader", None)  # libyaml's parser and composer, where PyYAML was built with it
+_STARTS = (yaml.events.MappingStartEvent, yaml.events.SequenceStartEvent)
+_ENDS = (yaml.events.MappingEndEvent, yaml.events.SequenceEndEvent)
+
+
+def _fast_loader(text: str):
+    """A libyaml loader positioned to compose ``text``, or None when libyaml is missing or the text needs the
+    pure-Python parser's error message (any syntax error, an alias, nesting deeper than MAX_DEPTH).
+
+    libyaml composes about eight times faster and keeps every node's line and column; a first pass over its
+    event stream (also in C) refuses what the pure-Python composer refuses while composing, so that the
+    result and every error are the same whichever parser is used."""
+    if _CLoader is None:
+        return None
+    try:
+        scan = _CLoader(text)
+        try:
+            depth = 0
+            while scan.check_event():
+                event = scan.get_event()
+                if isinstance(event, yaml.events.AliasEvent):
+                    return None
+                if isinstance(event, _STARTS):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        return None
+                elif isinstance(event, _ENDS):
+                    depth -= 1
+        finally:
+            scan.dispose()
+    except yaml.YAMLError:
+        return None
+    return _CLoader(text)
+
+
 def parse_yaml_text(text: str, file: str) -> ParsedYaml:
     """Parse ``text`` (the content of ``file``) into data and positions, or raise :class:`YamlError`."""
-    try:
-        loader = _NoAliasLoader(text)
-    except yaml.YAMLError as exc:
-        raise _reader_error(exc, text, file) from None
+    loader = _fast_loader(text)
+    if loader is None:
+        try:
+            loader = _NoAliasLoader(text)
+        except yaml.YAMLError as exc:
+            raise _reader_error(exc, text, file) from None
     try:
         try:
             root = loader.get_single_node()
@@ -214,7 +251,7 @@ _OCTAL = re.compile(r"^[-+]?0[0-9_]+$")
 
 def _yaml11_surprise(node: ScalarNode) -> tuple[str, str] | None:
     """A plain value that YAML 1.1 reads differently from what most people mean: (message, fix)."""
-    if node.style is not None:
+    if node.style:  # quoted or block text (plain is None in PyYAML's composer, "" in libyaml's)
         return None
     text, tag = node.value, node.tag
     if tag == _TAG + "int":
