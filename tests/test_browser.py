@@ -4,6 +4,7 @@ image, one page per specification and per study, and a record's markup shown as 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
@@ -27,6 +28,18 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("browser") / "site"
     ev = load_evidence(evidence_dir)
     write_site(ev, out, analyses=ANALYSES, cache_dir=cache)
+    # a previous build that differs: one study fewer, a number corrected, a pooled result moved
+    earlier = json.loads((out / "manifest.json").read_text())
+    earlier["version"], earlier["content_hash"] = 0, "earlier"
+    earlier["records"].pop("braat-2020")
+    numbers = earlier["records"]["sartori-laser"]["numbers"]
+    first = sorted(numbers)[0]
+    numbers[first]["numbers"] = {**numbers[first]["numbers"], "n": 999}
+    stratum = earlier["analyses"]["symptom-response"]["strata"][0]
+    stratum["estimate"], stratum["k"] = stratum["estimate"] / 2, stratum["k"] - 1
+    previous = out.parent / "earlier.json"
+    previous.write_text(json.dumps(earlier))
+    write_site(ev, out, analyses=ANALYSES, cache_dir=cache, previous=previous)
     return ev, out
 
 
@@ -121,3 +134,16 @@ def test_markup_in_a_record_is_shown_as_text(crawl):
     info = visited[(out / "studies" / "xss-test.html").resolve()]
     assert XSS_TITLE in info["text"]
     assert "Escaping <b>test</b> & co" in info["title"]
+
+
+def test_the_change_page_opens_and_lists_the_changes(crawl):
+    out, visited, problems, _, _ = crawl
+    info = visited[(out / "changes.html").resolve()]
+    assert problems == []
+    text = info["text"]
+    assert "Version 1 compared with version 0" in text
+    assert "1 added, 0 removed, 1 corrected." in text and "Braat 2020" in text
+    assert "n 999" in text  # the corrected number, before and after
+    assert "Symptom response across modalities" in text and "estimate moved by +100%" in text
+    links = {urlparse(link).path.rsplit("/", 1)[-1] for link in info["links"]}
+    assert {"braat-2020.html", "symptom-response.html", "manifest.json"} <= links

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -126,12 +127,16 @@ def test_same_input_gives_the_same_bytes_but_the_build_line(built, tmp_path):
     write_site(ev, again, analyses=ANALYSES, cache_dir=cache, build_time="2111-11-11 11:11 UTC")
     a, b = _files(out), _files(again)
     assert a.keys() == b.keys()
-    differ = [k for k in a if a[k] != b[k]]
-    assert differ == [Path("index.html")]
+    differ = sorted(k for k in a if a[k] != b[k])
+    assert differ == [Path("index.html"), Path("manifest.json"), Path("versions/v1.json")]
     la, lb = a[Path("index.html")].decode().splitlines(), b[Path("index.html")].decode().splitlines()
     assert len(la) == len(lb)
     diff = [(x, y) for x, y in zip(la, lb) if x != y]
-    assert len(diff) == 1 and "2000-01-01" in diff[0][0] and "2111-11-11" in diff[0][1]
+    # the build line and the changelog's date of this version
+    assert len(diff) == 2 and all("2000-01-01" in x and "2111-11-11" in y for x, y in diff)
+    ma, mb = (json.loads(a[Path("manifest.json")]), json.loads(b[Path("manifest.json")]))
+    assert ma.pop("built") == "2000-01-01 00:00 UTC" and mb.pop("built") == "2111-11-11 11:11 UTC"
+    assert ma == mb
 
 
 def test_recomputed_analyses_give_the_same_bytes(built, tmp_path):

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=None,
                    help="cache of unchanged analyses (default: .cache beside the output directory)")
     p.add_argument("--no-cache", action="store_true", help="recompute every analysis")
+    p.add_argument("--previous", type=Path, default=None,
+                   help="an earlier site (or its manifest.json) to compare with on the 'What changed' page "
+                        "(default: the site being replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_report)
     return parser
@@ -139,7 +142,7 @@ def _report(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else (args.cache if args.cache is not None else "auto")
     try:
         index = write_site(_load(args.evidence, args.quiet), args.out, analyses=analyses, cache_dir=cache,
-                           progress=not args.quiet)
+                           progress=not args.quiet, previous=args.previous)
     except ReportError as exc:
         raise CliError(f"{exc}\nThe previous site in {args.out} is left as it was.") from None
     print(f"wrote {index}")

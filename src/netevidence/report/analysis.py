@@ -117,6 +117,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                 pr = fit.predict(st.transf)
                 subgroups.append({"group": _modality_name(lev) if spec.subgroup == "modality" else str(lev),
                                   "k": int(k), "estimate": _pred_text(pr, st.scale),
+                                  "values": {"estimate": pr.pred, "ci_low": pr.ci_low, "ci_high": pr.ci_high,
+                                             "tau2": fit.tau2, "i2": fit.i2},
                                   "heterogeneity": (f"τ² = {fit.tau2:.4f}; I² = {fit.i2:.1f}%; Q({fit.q_df}) = "
                                                     f"{fit.q:.2f}" if k > 1 else "single study")})
             subgroup_test = f"Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}"

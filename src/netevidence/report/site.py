@@ -20,12 +20,15 @@ from typing import Any, Iterable
 
 import jinja2
 
+from .. import __version__
 from ..evidence import EvidenceBase
 from ..output import atomic_directory, check_target, refuse_inputs
 from ..records import vocabulary
 from ..specs import AnalysisSpec, load_spec, spec_files
 from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
+from .changes import compare
+from .manifest import HISTORY_DIR, MANIFEST_FILE, ManifestError, build_manifest, dumps, read_manifest
 from .study import build_study
 
 
@@ -104,16 +107,70 @@ def referenced_images(content: Any) -> set[str]:
     return found
 
 
+def _previous_manifest(out: Path, previous: str | Path | None) -> dict[str, Any] | None:
+    """The manifest to compare with: the one given, else the one of the site being replaced (if readable)."""
+    if previous is not None:
+        try:
+            return read_manifest(previous)
+        except ManifestError as exc:
+            raise ReportError(str(exc)) from None
+    try:
+        return read_manifest(out) if (out / MANIFEST_FILE).is_file() else None
+    except ManifestError:
+        return None  # an unreadable old manifest only costs the comparison
+
+
+def _history(out: Path, previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Every version's manifest the site holds: those kept by the site being replaced, the previous build's,
+    and the current one (which replaces a stored manifest of the same version)."""
+    kept: dict[int, dict[str, Any]] = {}
+    folder = out / HISTORY_DIR
+    for f in sorted(folder.glob("v*.json")) if folder.is_dir() else []:
+        if f.stem[1:].isdigit():
+            try:
+                kept[int(f.stem[1:])] = read_manifest(f)
+            except ManifestError:
+                continue
+    if previous is not None:
+        kept.setdefault(int(previous.get("version", 0)), previous)
+    kept[int(current["version"])] = current
+    return dict(sorted(kept.items()))
+
+
+def _changelog(history: dict[int, dict[str, Any]], thresholds: dict[str, float]) -> list[dict[str, Any]]:
+    """One entry per stored version, newest first, with what changed since the version before it."""
+    entries = []
+    versions = list(history)
+    for i, v in enumerate(versions):
+        m = history[v]
+        summary = "first version"
+        if i:
+            c = compare(history[versions[i - 1]], m, thresholds)
+            counts = {kind: sum(1 for s in c.studies if s.kind == kind) for kind in ("added", "removed", "corrected")}
+            parts = [f"{n} {'study' if n == 1 else 'studies'} {kind}" for kind, n in counts.items() if n]
+            flagged = sum(1 for s in c.strata if s.flags)
+            parts.append(f"{len(c.strata)} pooled {'result' if len(c.strata) == 1 else 'results'} changed"
+                         + (f" ({flagged} flagged)" if flagged else ""))
+            summary = "; ".join(parts)
+        entries.append({"version": v, "built": m.get("built", ""), "summary": summary,
+                        "file": f"{HISTORY_DIR}/v{v}.json"})
+    return entries[::-1]
+
+
 def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path | None = None,
-               cache_dir: str | Path | None = "auto", progress: bool = False, build_time: str | None = None) -> Path:
+               cache_dir: str | Path | None = "auto", progress: bool = False, build_time: str | None = None,
+               previous: str | Path | None = None) -> Path:
     """Write the HTML evidence site into ``out`` (replaced atomically); returns its index page.
 
     ``analyses``: directory of specifications (``None``: no analysis pages). ``cache_dir``: where unchanged
-    analyses are kept (``"auto"``: ``.cache`` beside ``out``; ``None``: no cache). A specification that
-    fails raises :class:`ReportError` naming it, and the previous site is left as it was.
+    analyses are kept (``"auto"``: ``.cache`` beside ``out``; ``None``: no cache). ``previous``: an earlier
+    site (or its ``manifest.json``) to compare with on the "What changed" page; by default the site being
+    replaced. A specification that fails raises :class:`ReportError` naming it, and the previous site is
+    left as it was.
     """
     out = Path(out)
     env = _environment()
+    previous_manifest = _previous_manifest(out, previous)
     protect = list(evidence.input_paths) + ([analyses] if analyses is not None else [])
     check_target(out, protect)
     cache_path = out.parent / ".cache" if cache_dir == "auto" else cache_dir
@@ -130,7 +187,7 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
             problems.append(f"specification {p} is invalid:\n{exc}")
     if problems:
         raise ReportError("\n".join(problems))
-    code = code_fingerprint() if specs else ""
+    code = code_fingerprint()
     stamp = _build_time(build_time)
     with atomic_directory(out, protect=protect) as staging:
         (staging / "analyses" / "img").mkdir(parents=True)
@@ -141,6 +198,13 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
                 contents.append(_analysis_content(evidence, spec, path, cache, code, staging))
             except Exception as exc:  # noqa: BLE001 - reported with the failing specification
                 raise ReportError(f"analysis {spec.id!r} ({path}) failed: {type(exc).__name__}: {exc}") from exc
+        manifest = build_manifest(evidence, {spec.id: path for spec, path in specs}, contents, code=code,
+                                  package_version=__version__, built=stamp, previous=previous_manifest,
+                                  shared_files=_shared_files(evidence))
+        thresholds = {spec.id: spec.change_threshold for spec, _ in specs}
+        history = _history(out, previous_manifest, manifest)
+        _write_manifests(staging, manifest, history)
+        env.globals["site"] = {"version": manifest["version"]}
         by_study: dict[str, list[dict]] = {}
         for c in contents:
             for sid in c["studies"]:
@@ -155,12 +219,30 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
             s = build_study(evidence, sid, by_study)
             html = env.get_template("study.html.j2").render(s=s, nav=nav, root="../")
             (staging / "studies" / f"{sid}.html").write_text(html, encoding="utf-8")
+        changes = compare(previous_manifest, manifest, thresholds) if previous_manifest is not None else None
+        html = env.get_template("changes.html.j2").render(nav=nav, root="", changes=changes, manifest=manifest,
+                                                         titles={c["id"]: c["title"] for c in contents})
+        (staging / "changes.html").write_text(html, encoding="utf-8")
         html = env.get_template("methods.html.j2").render(nav=nav, root="", specs=contents)
         (staging / "methods.html").write_text(html, encoding="utf-8")
         html = env.get_template("index.html.j2").render(**_index_context(evidence, contents), nav=nav, root="",
-                                                       build_time=stamp)
+                                                       build_time=stamp, changelog=_changelog(history, thresholds))
         (staging / "index.html").write_text(html, encoding="utf-8")
     return out / "index.html"
+
+
+def _shared_files(evidence: EvidenceBase) -> list[Path]:
+    """Files of the evidence directory that are not records but shape the site (shared citations, the search log)."""
+    root = Path(evidence.root)
+    root = root if root.is_dir() else root.parent
+    return [root / name for name in ("sources.yaml", "search.yaml") if (root / name).is_file()]
+
+
+def _write_manifests(staging: Path, manifest: dict[str, Any], history: dict[int, dict[str, Any]]) -> None:
+    (staging / MANIFEST_FILE).write_text(dumps(manifest), encoding="utf-8")
+    (staging / HISTORY_DIR).mkdir()
+    for version, m in history.items():
+        (staging / HISTORY_DIR / f"v{version}.json").write_text(dumps(m), encoding="utf-8")
 
 
 def _write_static(env: jinja2.Environment, staging: Path) -> None:

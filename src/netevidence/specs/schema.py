@@ -136,6 +136,8 @@ class AnalysisSpec(_Model):
     plots: list[Literal["forest", "funnel", "survival_curves", "km"]] = ["forest"]
     survival_curves: SurvivalCurves | None = None
     summary_label: str | None = None
+    # the "What changed" page flags a pooled estimate that moved by more than this share of its previous value
+    change_threshold: Annotated[float, Field(strict=False)] = Field(default=0.10, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self):
