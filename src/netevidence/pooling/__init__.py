@@ -5,6 +5,7 @@ from .batch import PoolManyResult, pool_many
 from .estimators import Tau2Estimate, estimate_tau2
 from .heterogeneity import HeterogeneityCI, tau2_confint
 from .glmm import GlmmResult, glmm_proportion
+from .bayes import BayesPoolResult, TauPrior, bayes_pool, turner_prior
 from .regression import MetaRegressionResult, meta_regression
 from .subgroups import SubgroupResult, subgroup_analysis
 from .sensitivity import (
@@ -31,6 +32,7 @@ from .bias import (
 )
 
 __all__ = [
+    "BayesPoolResult", "TauPrior", "bayes_pool", "turner_prior",
     "BeggTestResult", "CumulativeResult", "EggerTestResult", "FunnelData", "GlmmResult", "GoshResult",
     "HeterogeneityCI", "InfluenceResult", "LeaveOneOutResult", "MetaRegressionResult", "PermutationTestResult",
     "PoolManyResult", "PoolResult", "Prediction", "SubgroupResult", "Tau2Estimate", "TrimFillResult",
