@@ -6,6 +6,7 @@ from .estimators import Tau2Estimate, estimate_tau2
 from .heterogeneity import HeterogeneityCI, tau2_confint
 from .glmm import GlmmResult, glmm_proportion
 from .bayes import BayesPoolResult, TauPrior, bayes_pool, turner_prior
+from .medians import MedianOfMediansResult, median_of_medians
 from .regression import MetaRegressionResult, meta_regression
 from .subgroups import SubgroupResult, subgroup_analysis
 from .sensitivity import (
@@ -32,7 +33,7 @@ from .bias import (
 )
 
 __all__ = [
-    "BayesPoolResult", "TauPrior", "bayes_pool", "turner_prior",
+    "BayesPoolResult", "TauPrior", "bayes_pool", "turner_prior", "MedianOfMediansResult", "median_of_medians",
     "BeggTestResult", "CumulativeResult", "EggerTestResult", "FunnelData", "GlmmResult", "GoshResult",
     "HeterogeneityCI", "InfluenceResult", "LeaveOneOutResult", "MetaRegressionResult", "PermutationTestResult",
     "PoolManyResult", "PoolResult", "Prediction", "SubgroupResult", "Tau2Estimate", "TrimFillResult",
