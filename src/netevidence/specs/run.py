@@ -23,6 +23,7 @@ from ..pooling.bias import FunnelData, funnel_data
 from ..pooling.sensitivity import leave_one_out
 from ..pooling.subgroups import SubgroupResult, subgroup_analysis
 from ..records import vocabulary
+from .landmark import landmark_rung_subsets
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
 from .schema import AnalysisSpec
 from .selection import _none, same_patients, select_rows
@@ -195,6 +196,8 @@ def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None,
         return pd.DataFrame(out)
     for method in spec.estimators:
         add(f"τ² estimator {method}", pooled, method)
+    for analysis, sub in landmark_rung_subsets(pooled):
+        add(analysis, sub)
     if "verified_only" in spec.sensitivity:
         add("verified numbers only", pooled[pooled["verified"] == True])  # noqa: E712
     if "primary_sources_only" in spec.sensitivity:
@@ -306,7 +309,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         else:
             notes.append("funnel plot not drawn: it needs at least 3 pooled studies")
     sens = _sensitivity(spec, shown, fit, transf)
-    rows = shown[[c for c in ROW_COLUMNS if c in shown.columns]].copy()
+    rows = shown[[c for c in (*ROW_COLUMNS, "derivation") if c in shown.columns]].copy()  # + variance source
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
                    sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf)

@@ -89,6 +89,10 @@ class Model(_Model):
     level: Annotated[float, Field(strict=False)] = Field(default=0.95, gt=0.5, lt=1.0)
     pool: bool = True
     min_studies: int = Field(default=2, ge=1)
+    survival_variance: list[Literal["ci", "greenwood", "n_at_risk", "n"]] = Field(
+        default=["ci", "greenwood", "n_at_risk"], min_length=1)
+    """Variance sources allowed for landmark survival (netevidence.effects.landmark); ``n`` (the study size,
+    no censoring assumed) only when listed."""
 
 
 class Published(_Model):
