@@ -23,6 +23,7 @@ from ..pooling.bias import FunnelData, funnel_data
 from ..pooling.sensitivity import leave_one_out
 from ..pooling.subgroups import SubgroupResult, subgroup_analysis
 from ..records import vocabulary
+from .bayes import BayesFit, bayes_fit, wants_bayes
 from .landmark import landmark_rung_subsets
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
 from .schema import AnalysisSpec
@@ -69,6 +70,7 @@ class Stratum:
     funnel: FunnelData | None
     notes: tuple[str, ...]
     transf: Callable | None = field(default=None, repr=False, compare=False)
+    bayes: BayesFit | None = None
 
     @property
     def k(self) -> int:
@@ -82,6 +84,8 @@ class Stratum:
             out.update(estimate=p.pred, ci_low=p.ci_low, ci_high=p.ci_high, pi_low=p.pi_low, pi_high=p.pi_high,
                        tau2=self.fit.tau2, i2=self.fit.i2, q=self.fit.q, q_df=self.fit.q_df,
                        q_pval=self.fit.q_pval)
+        if self.bayes is not None:
+            out.update(self.bayes.summary())
         return out
 
 
@@ -172,7 +176,8 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
 
 def _pool_kw(spec: AnalysisSpec) -> dict[str, Any]:
     m = spec.model
-    return {"method": m.method, "ci": m.ci, "level": m.level, "pi": m.pi}
+    method = "REML" if m.method == "bayes" else m.method  # the frequentist fit drawn beside a Bayesian one
+    return {"method": method, "ci": m.ci, "level": m.level, "pi": m.pi}
 
 
 def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None, transf) -> pd.DataFrame:
@@ -288,6 +293,17 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     else:
         notes.append("no primary study with a within-study variance: nothing is pooled")
 
+    bayes = None
+    if wants_bayes(spec, k):
+        bayes = bayes_fit(spec, pooled["yi"], pooled["vi"], transf, labels=list(pooled["label"]))
+        r = bayes.result
+        if spec.model.method == "bayes":
+            notes.append(f"Bayesian random-effects model ({r.tau_prior} prior on tau, flat prior on the mean): "
+                         "posterior median and shortest credible interval; the REML pool is shown beside it")
+        else:
+            notes.append(f"k = {k} < {spec.model.bayes_below}: the Bayesian random-effects model ({r.tau_prior} "
+                         "prior on tau) is shown beside the frequentist pool")
+
     sub = None
     group_fits: list[GroupFit] = []
     if spec.subgroup and spec.model.pool and k >= 2:
@@ -312,7 +328,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     rows = shown[[c for c in (*ROW_COLUMNS, "derivation") if c in shown.columns]].copy()  # + variance source
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
-                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf)
+                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes)
 
 
 def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
