@@ -145,6 +145,20 @@ def test_single_study_posterior_of_tau_is_its_prior():
     assert res.k == 1
 
 
+def test_half_cauchy_moments_that_do_not_exist_are_infinite():
+    one = bayes_pool([0.3], [0.04], tau_prior="half_cauchy", tau_scale=0.5)
+    assert np.isinf(one.tau_mean) and np.isinf(one.mu_sd) and np.isinf(one.pi_sd)
+    assert one.tau_median == pytest.approx(0.5, rel=1e-5)  # the prior's median
+    two = bayes_pool([0.3, 0.1], [0.04, 0.05], tau_prior="half_cauchy", tau_scale=0.5)
+    assert np.isfinite(two.tau_mean) and np.isinf(two.tau_sd) and np.isinf(two.mu_sd)
+    three = bayes_pool([0.3, 0.1, 0.5], [0.04, 0.05, 0.03], tau_prior="half_cauchy", tau_scale=0.5)
+    assert np.isfinite(three.tau_sd) and np.isfinite(three.mu_sd)
+    # with a normal prior on mu the tail is one power thinner
+    two_normal = bayes_pool([0.3, 0.1], [0.04, 0.05], tau_prior="half_cauchy", tau_scale=0.5,
+                            mu_prior_mean=0.0, mu_prior_sd=2.0)
+    assert np.isfinite(two_normal.tau_sd)
+
+
 def test_huge_scale_approaches_uniform_prior_on_tau():
     res = bayes_pool(CRINS_Y, CRINS_V, tau_prior="half_normal", tau_scale=1e4)
     tau_cdf, mu_cdf = _quad_posterior(CRINS_Y, CRINS_V, lambda t: 0.0)

@@ -120,3 +120,20 @@ def test_greenwood_rung_uses_the_reconstructed_curve(landmark_evidence):
 def test_spec_refuses_unknown_variance_source():
     with pytest.raises(ValueError, match="survival_variance"):
         _spec(survival_variance=["guess"])
+
+
+def test_shipped_landmark_analysis_labels_every_row():
+    from netevidence.specs import load_spec
+
+    root = Path(__file__).resolve().parent.parent
+    evidence = load_evidence(root / "evidence")
+    res = run_spec(evidence, load_spec(root / "analyses" / "landmark-survival.yaml"))
+    sel = res.selection
+    landmark = sel[sel["statistic"] == "survival_at"]
+    pooled = landmark[landmark["role"] == "study"]
+    assert set(pooled["derivation"]) <= {"ci", "greenwood", "n_at_risk"}
+    for reason in landmark.loc[landmark["role"] == "shown", "reason"]:
+        assert "allowed: ci, greenwood, n_at_risk" in reason
+    for st in res.strata:
+        studies = st.rows[st.rows["role"] == "study"]
+        assert (st.fit is not None) == (len(studies) >= 2)

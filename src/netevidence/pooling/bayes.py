@@ -366,12 +366,22 @@ def bayes_pool(
     tau_grid = np.linspace(0.0, tau_quantile(0.999), _DISPLAY_POINTS)
     tau_density = np.interp(tau_grid, tau, dens)
 
+    mu_sd, pi_sd = mu_mix.sd(), pred_mix.sd()
+    if prior.name == "half_cauchy":
+        # the posterior of tau has a tail ~ tau^-a (prior tau^-2 times the likelihood's tau^-(k-1), or
+        # tau^-k with a normal prior on mu): moments of order r exist only for a > r + 1
+        a = y.size + 1 + (prior_prec > 0)
+        if a <= 2:
+            tau_mean = np.inf
+        if a <= 3:
+            tau_sd = mu_sd = pi_sd = np.inf
+
     return BayesPoolResult(
         estimate=mu_mix.quantile(0.5),
         ci_low=mu_lo,
         ci_high=mu_hi,
         mu_mean=mu_mix.mean(),
-        mu_sd=mu_mix.sd(),
+        mu_sd=mu_sd,
         tau_median=tau_quantile(0.5),
         tau_mean=tau_mean,
         tau_sd=tau_sd,
@@ -379,7 +389,7 @@ def bayes_pool(
         tau_ci_high=tau_hi,
         pi_median=pred_mix.quantile(0.5),
         pi_mean=pred_mix.mean(),
-        pi_sd=pred_mix.sd(),
+        pi_sd=pi_sd,
         pi_low=pi_lo,
         pi_high=pi_hi,
         k=int(y.size),

@@ -25,6 +25,11 @@ from ..pooling.subgroups import SubgroupResult, subgroup_analysis
 from ..records import vocabulary
 from .bayes import BayesFit, bayes_fit, wants_bayes
 from .landmark import landmark_rung_subsets
+from .medians import stratum_medians
+from .proportions import exact_study_intervals, stratum_proportions
+from .schema import PROPORTION_MEASURES
+from ..pooling.proportions import ProportionPoolResult
+from ..pooling.medians import MedianOfMediansResult
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
 from .schema import AnalysisSpec
 from .selection import _none, same_patients, select_rows
@@ -71,6 +76,8 @@ class Stratum:
     notes: tuple[str, ...]
     transf: Callable | None = field(default=None, repr=False, compare=False)
     bayes: BayesFit | None = None
+    medians: MedianOfMediansResult | None = None
+    proportions: ProportionPoolResult | None = None
 
     @property
     def k(self) -> int:
@@ -86,6 +93,17 @@ class Stratum:
                        q_pval=self.fit.q_pval)
         if self.bayes is not None:
             out.update(self.bayes.summary())
+        if self.proportions is not None:
+            pr = self.proportions
+            out.update(proportion_model=pr.model, proportion_model_fallback=pr.fallback,
+                       proportion_estimate=pr.estimate, proportion_ci_low=pr.ci_low, proportion_ci_high=pr.ci_high,
+                       proportion_pi_low=pr.pi_low, proportion_pi_high=pr.pi_high)
+        if self.medians is not None:
+            m = self.medians
+            out.update(median_of_medians=m.estimate, median_of_medians_status=m.status,
+                       median_of_medians_ci_low=m.ci_low, median_of_medians_ci_high=m.ci_high,
+                       median_of_medians_coverage=m.coverage, median_of_medians_k=m.k,
+                       median_of_medians_not_reached=m.k_not_reached)
         return out
 
 
@@ -272,6 +290,12 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         low[pooled_mask] = np.minimum(a, b)
         high[pooled_mask] = np.maximum(a, b)
         val[pooled_mask] = transf(yi[pooled_mask])
+    if spec.model.study_ci == "exact" and measure in PROPORTION_MEASURES:
+        cp_low, cp_high = exact_study_intervals(shown, pooled_mask, level)
+        has = ~np.isnan(cp_low)
+        low[has], high[has] = cp_low[has], cp_high[has]
+        if has.any():
+            notes.append("study intervals are exact (Clopper-Pearson)")
     shown["value"], shown["low"], shown["high"] = val, low, high
     shown["weight"] = np.nan
 
@@ -304,6 +328,21 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
             notes.append(f"k = {k} < {spec.model.bayes_below}: the Bayesian random-effects model ({r.tau_prior} "
                          "prior on tau) is shown beside the frequentist pool")
 
+    proportions = stratum_proportions(spec, measure, pooled)
+    if proportions is not None:
+        pr = proportions
+        text = (f"{pr.model} model for single proportions: {100 * pr.estimate:.1f}% ({100 * level:g}% CI "
+                f"{100 * pr.ci_low:.1f}% to {100 * pr.ci_high:.1f}%)")
+        if pr.fallback:
+            text += f"; requested {pr.model_requested}: {pr.fallback}"
+        notes.append(text + "".join(f"; {c}" for c in pr.caveats))
+
+    medians = stratum_medians(spec, frame)
+    if medians is not None:
+        notes.append(f"median of the {medians.k} study medians in months (McGrath et al. 2019; "
+                     f"{medians.k_not_reached} not reached, kept as censored): {medians.describe()}; it assumes the "
+                     "study medians are independent draws from one distribution and does not weight by size")
+
     sub = None
     group_fits: list[GroupFit] = []
     if spec.subgroup and spec.model.pool and k >= 2:
@@ -328,7 +367,8 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     rows = shown[[c for c in (*ROW_COLUMNS, "derivation") if c in shown.columns]].copy()  # + variance source
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
-                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes)
+                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes,
+                   medians=medians, proportions=proportions)
 
 
 def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
