@@ -137,3 +137,16 @@ def test_shipped_landmark_analysis_labels_every_row():
     for st in res.strata:
         studies = st.rows[st.rows["role"] == "study"]
         assert (st.fit is not None) == (len(studies) >= 2)
+
+
+def test_report_rows_name_their_variance_source_and_show_the_bayesian_pool(landmark_evidence, tmp_path):
+    from netevidence.report.analysis import build_analysis
+
+    page = build_analysis(landmark_evidence, _spec(), img_dir=tmp_path / "img", img_rel="img")
+    (stratum,) = page["strata"]
+    variance = {r["study_id"]: r["variance"] for r in stratum["rows"]}
+    assert variance["s1"] == "variance: reported CI"
+    assert variance["radiant-4"] == "variance: Greenwood, reconstructed data"
+    assert variance["s2"] == ""  # shown, not pooled
+    assert stratum["bayes"]["model"].startswith("Bayesian (half-normal(scale = 0.5)")
+    assert stratum["bayes"]["k"] == 3
