@@ -209,6 +209,14 @@ def test_turner_prior_parameters():
     assert prior.quantile(0.5) ** 2 == pytest.approx(np.exp(-3.95), rel=1e-12)
     z = stats.norm.ppf(0.9)
     assert np.log(prior.quantile(0.9) ** 2) == pytest.approx(-3.95 + z * 1.34, rel=1e-12)
+    # Table IV of Turner et al. (2015): corner and inner cells, and the size of the table
+    from netevidence.pooling.bayes import TURNER_PRIORS
+
+    assert len(TURNER_PRIORS) == 16 * 5 + 1
+    assert TURNER_PRIORS[("general", "any")] == (-2.56, 1.74)
+    assert TURNER_PRIORS[("subjective outcomes (various)", "non-pharmacological vs non-pharmacological")] == (-2.26, 1.45)
+    assert TURNER_PRIORS[("adverse events", "non-pharmacological vs pharmacological")] == (-0.84, 1.24)
+    assert TURNER_PRIORS[("obstetric outcomes", "pharmacological vs pharmacological")] == (-3.75, 1.79)
     general = bayes_pool(CRINS_Y, CRINS_V, tau_prior="turner")
     assert "-2.56" in general.tau_prior
     assert isinstance(TauPrior.half_normal(1.0), TauPrior)

@@ -96,9 +96,8 @@ def _positive(value: float, name: str) -> float:
 
 
 # Turner, Jackson, Wei, Thompson & Higgins, Statistics in Medicine 34(6):984-998, 2015, Table IV:
-# predictive log-normal distributions for tau^2 of log odds ratios, (mean, sd) of log tau^2, by outcome
-# type and type of comparison; "general" is the overall setting of the paper (Section 4.3).
-# Only the outcome types relevant to survival and response are kept here.
+# predictive log-normal distributions for tau^2 of log odds ratios, mean and sd of log tau^2, by outcome
+# type (rows) and type of comparison (columns); "general" is the paper's overall setting (Section 4.3).
 _TURNER_COMPARISONS = (
     "pharmacological vs placebo/control",
     "pharmacological vs pharmacological",
@@ -106,25 +105,43 @@ _TURNER_COMPARISONS = (
     "non-pharmacological vs pharmacological",
     "non-pharmacological vs non-pharmacological",
 )
+_TURNER_OUTCOMES = (
+    "all-cause mortality", "obstetric outcomes", "cause-specific mortality/major morbidity",
+    "resource use/hospital stay/process", "surgical/device related success/failure", "withdrawals/drop-outs",
+    "internal/structure-related outcomes", "general physical health indicators", "adverse events",
+    "infection/onset of new disease", "signs/symptoms of condition", "pain",
+    "quality of life/functioning (dichotomised)", "mental health indicators", "biological markers (dichotomised)",
+    "subjective outcomes (various)",
+)
+_TURNER_MEAN = -np.array([  # one row per comparison type, one column per outcome type
+    [3.95, 3.52, 3.71, 2.34, 2.14, 2.99, 2.71, 2.29, 1.87, 2.49, 2.06, 1.83, 2.54, 2.12, 1.77, 2.70],
+    [4.18, 3.75, 3.95, 2.58, 2.37, 3.23, 2.94, 2.53, 2.10, 2.73, 2.29, 2.06, 2.78, 2.35, 2.00, 2.93],
+    [4.17, 3.74, 3.93, 2.56, 2.36, 3.21, 2.93, 2.51, 2.10, 2.71, 2.28, 2.05, 2.77, 2.34, 1.99, 2.92],
+    [2.92, 2.49, 2.68, 1.31, 1.11, 1.96, 1.67, 1.26, 0.84, 1.46, 1.03, 0.80, 1.51, 1.09, 0.74, 1.67],
+    [3.50, 3.08, 3.27, 1.90, 1.69, 2.55, 2.26, 1.85, 1.43, 2.05, 1.61, 1.38, 2.10, 1.67, 1.33, 2.26],
+])
+_TURNER_SD = np.array([
+    [1.34, 1.74, 1.74, 1.74, 1.74, 1.74, 1.74, 1.53, 1.52, 1.52, 1.51, 1.52, 1.54, 1.53, 1.52, 1.52],
+    [1.41, 1.79, 1.79, 1.79, 1.79, 1.79, 1.79, 1.58, 1.58, 1.58, 1.58, 1.58, 1.60, 1.60, 1.58, 1.58],
+    [1.55, 1.91, 1.91, 1.91, 1.91, 1.91, 1.92, 1.72, 1.71, 1.71, 1.71, 1.71, 1.73, 1.72, 1.71, 1.71],
+    [1.02, 1.50, 1.51, 1.50, 1.50, 1.51, 1.51, 1.25, 1.24, 1.24, 1.24, 1.25, 1.27, 1.27, 1.24, 1.25],
+    [1.26, 1.68, 1.68, 1.68, 1.68, 1.68, 1.68, 1.46, 1.45, 1.45, 1.45, 1.45, 1.47, 1.47, 1.45, 1.45],
+])
 TURNER_PRIORS: dict[tuple[str, str], tuple[float, float]] = {
     ("general", "any"): (-2.56, 1.74),
-    **{("all-cause mortality", c): p for c, p in zip(
-        _TURNER_COMPARISONS, [(-3.95, 1.34), (-4.18, 1.41), (-4.17, 1.55), (-2.92, 1.02), (-3.50, 1.26)])},
-    **{("cause-specific mortality/major morbidity", c): p for c, p in zip(
-        _TURNER_COMPARISONS, [(-3.71, 1.74), (-3.95, 1.79), (-3.93, 1.91), (-2.68, 1.51), (-3.27, 1.68)])},
-    **{("signs/symptoms of condition", c): p for c, p in zip(
-        _TURNER_COMPARISONS, [(-2.06, 1.51), (-2.29, 1.58), (-2.28, 1.71), (-1.03, 1.24), (-1.61, 1.45)])},
+    **{(o, c): (float(_TURNER_MEAN[j, i]), float(_TURNER_SD[j, i]))
+       for j, c in enumerate(_TURNER_COMPARISONS) for i, o in enumerate(_TURNER_OUTCOMES)},
 }
 
 
 def turner_prior(outcome: str = "general", comparison: str = "any") -> TauPrior:
     """The empirical log-normal prior on ``tau^2`` of Turner et al. (2015, Table IV) for log odds ratios.
 
-    ``outcome`` is ``"general"`` (with ``comparison="any"``), ``"all-cause mortality"``,
-    ``"cause-specific mortality/major morbidity"`` or ``"signs/symptoms of condition"``; ``comparison``
-    one of ``"pharmacological vs placebo/control"``, ``"pharmacological vs pharmacological"``,
-    ``"non-pharmacological vs placebo/control"``, ``"non-pharmacological vs pharmacological"``,
-    ``"non-pharmacological vs non-pharmacological"``.
+    ``outcome`` is ``"general"`` (with ``comparison="any"``) or one of the paper's 16 outcome types (e.g.
+    ``"all-cause mortality"``, ``"adverse events"``, ``"signs/symptoms of condition"``; see
+    ``TURNER_PRIORS``); ``comparison`` one of ``"pharmacological vs placebo/control"``,
+    ``"pharmacological vs pharmacological"``, ``"non-pharmacological vs placebo/control"``,
+    ``"non-pharmacological vs pharmacological"``, ``"non-pharmacological vs non-pharmacological"``.
     """
     key = (outcome, comparison)
     if key not in TURNER_PRIORS:
