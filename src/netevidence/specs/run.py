@@ -20,18 +20,17 @@ from ..effects import back_transform
 from ..evidence import EvidenceBase
 from ..pooling import PoolResult, Prediction, pool
 from ..pooling.bias import FunnelData, funnel_data
+from ..pooling.medians import MedianOfMediansResult
+from ..pooling.proportions import ProportionPoolResult
 from ..pooling.sensitivity import leave_one_out
 from ..pooling.subgroups import SubgroupResult, subgroup_analysis
 from ..records import vocabulary
 from .bayes import BayesFit, bayes_fit, wants_bayes
+from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
 from .landmark import landmark_rung_subsets
 from .medians import stratum_medians
 from .proportions import exact_study_intervals, stratum_proportions
-from .schema import PROPORTION_MEASURES
-from ..pooling.proportions import ProportionPoolResult
-from ..pooling.medians import MedianOfMediansResult
-from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
-from .schema import AnalysisSpec
+from .schema import PROPORTION_MEASURES, AnalysisSpec
 from .selection import _none, same_patients, select_rows
 
 SHOWN_ROLES = ("study", "shown", "umbrella")

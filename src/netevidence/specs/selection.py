@@ -30,8 +30,8 @@ import math
 import pandas as pd
 
 from ..effects import from_outcomes
-from ..survival.landmarks import landmark_sources
 from ..evidence import EvidenceBase
+from ..survival.landmarks import landmark_sources
 from .schema import AnalysisSpec
 
 REVIEW_DESIGNS = frozenset({"meta_analysis", "systematic_review", "narrative_review"})
