@@ -133,6 +133,28 @@ def test_survival_rows():
     assert "survival without a CI" in out.loc[1, "refused"]
 
 
+def test_survival_variance_ladder_in_the_bridge():
+    rows = _table(
+        dict(statistic="survival_at", time=3, time_unit="years", percent=62.0, ci_low=51.0, ci_high=73.0,
+             ci_level=0.95, n=80),
+        dict(statistic="survival_at", time=3, time_unit="years", percent=62.0, n=80),
+        dict(statistic="survival_at", time=3, time_unit="years", percent=62.0, n=80),
+    )
+    rows["n_at_risk"] = [np.nan, np.nan, 31.0]  # an optional column, read when present
+    strict = from_outcomes(rows)
+    assert list(strict["derivation"].fillna("-")) == ["ci", "-", "-"]
+    assert "allowed: ci" in strict.loc[1, "refused"]
+    ladder = from_outcomes(rows, survival_variance=["ci", "greenwood", "n_at_risk", "n"])
+    assert list(ladder["derivation"]) == ["ci", "n_no_censoring", "n_at_risk"]
+    s = 0.62
+    assert ladder.loc[1, "vi"] == pytest.approx((1 - s) / (80 * s * np.log(s) ** 2), rel=1e-12)
+    assert ladder.loc[2, "vi"] == pytest.approx((1 - s) / (31 * np.log(s) ** 2), rel=1e-12)
+    no_d = from_outcomes(rows, survival_variance=["ci", "greenwood", "n_at_risk"])
+    assert list(no_d["derivation"].fillna("-")) == ["ci", "-", "n_at_risk"]
+    with pytest.raises(ValueError, match="unknown survival variance source"):
+        from_outcomes(rows, survival_variance=["guess"])
+
+
 @pytest.mark.parametrize("row, reason", [
     (dict(statistic="median_of_studies", estimate=18.0, k=7, aggregation="median_of_studies"),
      "aggregation median_of_studies: a summary across studies has no within-study variance"),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netevidence.pooling.regression import meta_regression
+from netevidence.pooling.regression import design_matrix, meta_regression
 from sensitivity_reference import moderators, DATA, results, arr, close
 
 
@@ -126,3 +126,34 @@ def test_bad_options():
         meta_regression(ds["yi"], ds["vi"], ds["ablat"], tau2=-1.0)
     with pytest.raises(ValueError, match="study 'b' \\(index 1\\)"):
         meta_regression([0.1, np.nan, 0.2], [0.1, 0.1, 0.1], None, labels=["a", "b", "c"])
+
+
+@pytest.mark.parametrize("ref", [r for r in results("subgroup_common_cell") if r["dataset"] == "bcg"],
+                         ids=lambda r: r["id"])
+def test_no_intercept_factor_fits_cell_means_model(ref):
+    """``intercept=False`` with a factor keeps every level, as R's ``mods = ~ factor(alloc) - 1``."""
+    ds = DATA["bcg"]
+    args = ref["args"]
+    fit = meta_regression(ds["yi"], ds["vi"], pd.DataFrame({"alloc": ds["alloc"]}), intercept=False,
+                          method=args["method"], ci=args["ci"])
+    R = ref["result"]
+    assert fit.names == ("alloc[alternate]", "alloc[random]", "alloc[systematic]")
+    assert fit.p == R["p"] == 3
+    close(fit.tau2, R["tau2"])
+    for ours, theirs in [("coef", "beta"), ("se", "se"), ("statistic", "zval"), ("pval", "pval"),
+                         ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("qm", "QM"), ("qm_pval", "QMp"),
+                         ("qe", "QE"), ("qe_pval", "QEp"), ("i2", "I2"), ("h2", "H2")]:
+        close(getattr(fit, ours), R[theirs])
+    assert fit.qm_df == arr(R["QMdf"])[0]
+    assert fit.r2 is None
+
+
+def test_no_intercept_keeps_every_level_of_the_first_factor_only():
+    """As R's model.matrix(~ f + g - 1): the first factor gets one column per level, later ones treatment coding."""
+    mods = pd.DataFrame({"f": ["a", "b", "a", "c", "b", "c"], "g": ["x", "y", "y", "x", "x", "y"]})
+    X, names = design_matrix(mods, 6, intercept=False)
+    assert names == ("f[a]", "f[b]", "f[c]", "g[y]")
+    np.testing.assert_array_equal(X[:, :3].sum(axis=1), np.ones(6))
+    np.testing.assert_array_equal(X[:, 3], [0, 1, 1, 0, 0, 1])
+    X1, names1 = design_matrix(mods, 6, intercept=True)
+    assert names1 == ("intercept", "f[b]", "f[c]", "g[y]")

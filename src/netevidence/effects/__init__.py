@@ -2,7 +2,9 @@
 
 from .bridge import from_outcomes
 from .compute import MEASURES, compute, effect_size
+from .landmark import landmark_effect, survival_from_greenwood, survival_from_n
 from .result import EffectSizes
 from .transforms import back_transform
 
-__all__ = ["MEASURES", "EffectSizes", "back_transform", "compute", "effect_size", "from_outcomes"]
+__all__ = ["MEASURES", "EffectSizes", "back_transform", "compute", "effect_size", "from_outcomes",
+           "landmark_effect", "survival_from_greenwood", "survival_from_n"]

@@ -17,8 +17,11 @@ hazard_ratio        ``HR`` from the CI, else from an exact p (``p_relation`` ``=
 odds_ratio          ``OR`` (log), same routes
 median_time         ``MEDIAN`` from the CI; open upper limit: lower half only (flag
                     ``ci_high_not_reached``); refused when the median was not reached or without CI
-survival_at         ``SURV`` from the CI (percent); refused without CI (the number at risk is not in
-                    the table)
+survival_at         ``SURV``; variance from the first source of ``survival_variance`` the row gives
+                    (:mod:`netevidence.effects.landmark`): the CI (percent), Greenwood's variance from
+                    reconstructed data (columns ``km_survival``, ``km_se_log``), Peto's approximation
+                    (column ``n_at_risk``), the study size without censoring (``n``, else
+                    ``n_study``; only when listed); refused when none applies
 others              refused: ``median_of_studies``, ``range``, ``p_value``, ``rmst``, ``rmst_difference``
 ==================  =====================================================================================
 
@@ -41,7 +44,8 @@ from .proportions import MEASURES as PROPORTION_MEASURES
 from .proportions import proportion_effects
 from .reported import ratio_from_ci, ratio_from_p
 from .result import EffectSizes
-from .survival import median_effects, survival_from_ci
+from .landmark import check_rungs, landmark_effect
+from .survival import median_effects
 
 ID_COLUMNS = (
     "study_id", "study_name", "modality", "design", "data_cut", "endpoint", "qualifier", "subgroup",
@@ -175,21 +179,30 @@ def _median(row: Mapping[str, Any], ids: list[str], flags: list[str]) -> EffectS
     return result
 
 
-def _survival(row: Mapping[str, Any], ids: list[str], flags: list[str]) -> EffectSizes:
+def _survival(row: Mapping[str, Any], ids: list[str], flags: list[str], rungs: tuple[str, ...]) -> EffectSizes:
     percent = _value(row, "percent")
     if percent is None:
         raise _Refusal("survival_at without a percent")
-    if not _has_ci(row):
-        raise _Refusal("survival without a CI (the number at risk is not reported in the table)")
     if float(percent) in (0.0, 100.0):
         raise _Refusal(f"survival of {percent}% has no finite log(-log) value")
-    level = _level(row, flags)
-    return survival_from_ci(_one(percent) / 100.0, _one(row["ci_low"]) / 100.0, _one(row["ci_high"]) / 100.0,
-                            level=level, ids=ids)
+    has_ci = _has_ci(row)
+    level = _level(row, flags) if has_ci else 0.95
+    pct = lambda name: None if _value(row, name) is None else float(row[name]) / 100.0
+    n = _value(row, "n")
+    if n is None:
+        n = _value(row, "n_study")
+    result = landmark_effect(float(percent) / 100.0, ci_low=pct("ci_low"), ci_high=pct("ci_high"), level=level,
+                             surv_km=_value(row, "km_survival"), se_log_km=_value(row, "km_se_log"),
+                             n_at_risk=_value(row, "n_at_risk"), n=n, rungs=rungs, ids=ids)
+    if result is None:
+        allowed = ", ".join(rungs)
+        raise _Refusal(f"survival without a CI and without another variance source the analysis allows "
+                       f"(allowed: {allowed})")
+    return result
 
 
 def _map_row(row: Mapping[str, Any], ids: list[str], measure: str | Mapping[str, str] | None,
-             flags: list[str]) -> EffectSizes:
+             flags: list[str], rungs: tuple[str, ...] = ("ci",)) -> EffectSizes:
     aggregation = _value(row, "aggregation")
     if aggregation in _ACROSS_STUDIES:
         raise _Refusal(f"aggregation {aggregation}: a summary across studies has no within-study variance")
@@ -207,18 +220,21 @@ def _map_row(row: Mapping[str, Any], ids: list[str], measure: str | Mapping[str,
         return _ratio(row, statistic, chosen, ids, flags)
     if statistic == "median_time":
         return _median(row, ids, flags)
-    return _survival(row, ids, flags)
+    return _survival(row, ids, flags, rungs)
 
 
 def from_outcomes(outcomes: pd.DataFrame, measure: str | Mapping[str, str] | None = None, *,
-                  errors: str = "raise") -> pd.DataFrame:
+                  errors: str = "raise", survival_variance: tuple[str, ...] | list[str] = ("ci",)) -> pd.DataFrame:
     """Map each tidy outcome row to ``(yi, vi)`` and its measure, or refuse it with the reason.
 
     ``measure`` chooses the proportion measure for ``count``/``proportion`` rows (default ``PLO``); a
     single measure keeps only rows expressible in it (others are refused), a mapping
     ``{statistic: measure}`` sets it per statistic. ``errors="raise"`` (default) raises on invalid
-    numbers; ``errors="refuse"`` refuses those rows with the message instead.
+    numbers; ``errors="refuse"`` refuses those rows with the message instead. ``survival_variance``
+    lists the variance sources allowed for landmark survival rows (default: the reported CI only; see
+    :data:`netevidence.effects.landmark.RUNGS`).
     """
+    rungs = check_rungs(survival_variance)
     if errors not in ("raise", "refuse"):
         raise ValueError(f"errors = {errors!r} must be 'raise' or 'refuse'")
     if "statistic" not in outcomes.columns:
@@ -229,7 +245,7 @@ def from_outcomes(outcomes: pd.DataFrame, measure: str | Mapping[str, str] | Non
         out: dict[str, Any] = {"yi": np.nan, "vi": np.nan, "measure": None, "correction": np.nan,
                                "derivation": None, "flags": None, "refused": None}
         try:
-            res = _map_row(row, [_row_label(row, index)], measure, flags)
+            res = _map_row(row, [_row_label(row, index)], measure, flags, rungs)
         except _Refusal as why:
             out["refused"] = str(why)
         except ValueError as exc:

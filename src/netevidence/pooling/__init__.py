@@ -5,6 +5,9 @@ from .batch import PoolManyResult, pool_many
 from .estimators import Tau2Estimate, estimate_tau2
 from .heterogeneity import HeterogeneityCI, tau2_confint
 from .glmm import GlmmResult, glmm_proportion
+from .bayes import BayesPoolResult, TauPrior, bayes_pool, turner_prior
+from .medians import MedianOfMediansResult, median_of_medians
+from .proportions import ProportionPoolResult, clopper_pearson, pool_proportions
 from .regression import MetaRegressionResult, meta_regression
 from .subgroups import SubgroupResult, subgroup_analysis
 from .sensitivity import (
@@ -31,6 +34,8 @@ from .bias import (
 )
 
 __all__ = [
+    "BayesPoolResult", "TauPrior", "bayes_pool", "turner_prior", "MedianOfMediansResult", "median_of_medians",
+    "ProportionPoolResult", "clopper_pearson", "pool_proportions",
     "BeggTestResult", "CumulativeResult", "EggerTestResult", "FunnelData", "GlmmResult", "GoshResult",
     "HeterogeneityCI", "InfluenceResult", "LeaveOneOutResult", "MetaRegressionResult", "PermutationTestResult",
     "PoolManyResult", "PoolResult", "Prediction", "SubgroupResult", "Tau2Estimate", "TrimFillResult",

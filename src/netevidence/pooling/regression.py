@@ -82,10 +82,14 @@ def design_matrix(
     ``mods`` may be ``None`` (intercept only), a 1-d or 2-d numeric array, or a
     pandas DataFrame/Series. Non-numeric DataFrame columns are treatment coded
     with the first sorted level as reference (R's ``factor()`` default); the
-    dummy for level ``b`` of column ``g`` is named ``"g[b]"``.
+    dummy for level ``b`` of column ``g`` is named ``"g[b]"``. Without an
+    intercept the first non-numeric column keeps every level (the cell-means
+    model of R's ``~ factor(g) - 1``) and later ones are treatment coded, as
+    R's ``model.matrix`` does.
     """
     cols: list[np.ndarray] = []
     colnames: list[str] = []
+    full_coding = not intercept
     if intercept:
         cols.append(np.ones(k))
         colnames.append("intercept")
@@ -106,9 +110,10 @@ def design_matrix(
                         raise ValueError(f"study {i}: moderator {col!r} must not be missing")
                     levels = sorted(pd.unique(s.astype(str)))
                     values = s.astype(str).to_numpy()
-                    for lev in levels[1:]:
+                    for lev in levels if full_coding else levels[1:]:
                         cols.append((values == lev).astype(float))
                         colnames.append(f"{col}[{lev}]")
+                    full_coding = False
         else:
             arr = np.asarray(mods, dtype=float)
             if arr.ndim == 1:

@@ -67,6 +67,18 @@ def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -
             "width": int(round(width * 110)), "height": int(round(height * 110))}
 
 
+VARIANCE_LABELS = {"ci": "variance: reported CI", "ci_loglog": "variance: reported CI",
+                   "greenwood": "variance: Greenwood, reconstructed data", "n_at_risk": "variance: Peto, number at risk",
+                   "n_no_censoring": "variance: study size, no censoring assumed"}
+
+
+def variance_label(row) -> str:
+    """Where a pooled landmark-survival row's variance comes from (empty for other measures)."""
+    if row.get("measure") != "SURV":
+        return ""
+    return VARIANCE_LABELS.get(row.get("derivation"), "")
+
+
 def _pred_text(pred, scale: str) -> str:
     return fmt_ci(pred.pred, pred.ci_low, pred.ci_high, scale)
 
@@ -92,6 +104,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                 if r["role"] == "study" else ROLE_TEXT.get(r["role"], r["role"]),
                 "study_id": r["study_id"], "n": _int(r["n"]), "events": _int(r["events"]),
                 "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
+                "variance": variance_label(r) if r["role"] == "study" else "",
                 "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
                 "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
                 "where": record_location(evidence, r),
@@ -109,6 +122,13 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                 "values": {"estimate": p.pred, "ci_low": p.ci_low, "ci_high": p.ci_high, "pi_low": p.pi_low,
                            "pi_high": p.pi_high, "tau2": f.tau2, "i2": f.i2, "q": f.q},
             }
+        bayes = None
+        if st.bayes is not None and st.fit is not None:
+            b, r = st.bayes, st.bayes.result
+            bayes = {"model": f"Bayesian ({r.tau_prior} prior on τ)", "k": r.k,
+                     "estimate": fmt_ci(b.estimate, b.ci_low, b.ci_high, st.scale),
+                     "pi": f"[{fmt_ci(b.pi_low, np.nan, np.nan, st.scale)}, {fmt_ci(b.pi_high, np.nan, np.nan, st.scale)}]",
+                     "heterogeneity": f"τ median {r.tau_median:.3f} [{r.tau_ci_low:.3f}, {r.tau_ci_high:.3f}]"}
         subgroups = []
         subgroup_test = None
         if st.subgroups is not None:
@@ -140,7 +160,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
                        "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
                        "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
-                       "notes": list(st.notes)})
+                       "notes": list(st.notes), "bayes": bayes})
         summary.extend(_summary_rows(spec, st, i))
     exclusions = []
     for r in result.exclusions.to_dict("records"):
@@ -212,6 +232,7 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
                         "stratum": st_title + (f" ({r['detail']})" if r["detail"] else ""), "anchor": f"s{i}",
                         "k": 1 if r["role"] == "study" else None,
                         "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
+                "variance": variance_label(r) if r["role"] == "study" else "",
                         "kind": {"study": "single study", "shown": "reported, no CI"}.get(r["role"], "published summary")})
     return out
 

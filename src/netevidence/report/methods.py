@@ -85,6 +85,7 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
     extra += [names[s] for s in spec.sensitivity]
     if extra:
         out.append(f"Sensitivity analyses: {_list(extra)}.")
+    out.extend(few_studies_methods(spec))
     if spec.survival_curves is not None:
         c = spec.survival_curves
         out.append(
@@ -94,3 +95,43 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
             f"{c.group_by} report their number of patients, a summary curve (Combescure, Foucher and Jackson, "
             "Statistics in Medicine 2014) pools their conditional survival per 3-month interval.")
     return out
+
+
+RUNG_TEXT = {"ci": "(a) the reported confidence interval", "greenwood": "(b) Greenwood's variance from patient data "
+             "reconstructed from a digitised Kaplan-Meier curve", "n_at_risk": "(c) Peto's approximation from the "
+             "number at risk", "n": "(d) the study's number of patients assuming no censoring before the landmark"}
+
+
+def few_studies_methods(spec: AnalysisSpec) -> list[str]:
+    """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool."""
+    m = spec.model
+    out = []
+    stats = set(spec.select.statistics or ["survival_at", "count", "proportion", "median_time"])
+    if "survival_at" in stats:
+        out.append("Landmark survival is analysed on the log(-log) scale; its variance comes from the first of "
+                   f"{_list(RUNG_TEXT[r] for r in m.survival_variance)} that a study gives, and each pooled row "
+                   "records which. When rows of different sources are pooled, the sensitivity analyses repeat the "
+                   "pool with the stricter sources only.")
+    if m.proportion_model != "none" and stats & {"count", "proportion", "events"}:
+        name = {"glmm": "the random-intercept logistic model (GLMM, exact binomial likelihood; the logit model "
+                        "when the GLMM cannot be fitted, reported as such)",
+                "logit": "the logit model", "ft": "the Freeman-Tukey model (its back-transform at the harmonic "
+                                                  "mean sample size can mislead when sample sizes differ)"}
+        out.append(f"Single proportions are also pooled with {name[m.proportion_model]}, reported beside the "
+                   "forest plot's pool; study intervals are "
+                   + ("exact (Clopper-Pearson)." if m.study_ci == "exact" else "those of the analysis scale."))
+    if m.medians != "none" and "median_time" in stats:
+        out.append("Study medians (with or without a confidence interval) are summarised by their median with a "
+                   f"sign-test interval ({m.medians_ci}; McGrath et al., Statistics in Medicine 2019); medians not "
+                   "reached are kept as censored values, and where they leave the summary undetermined only its "
+                   "range is given.")
+    if m.pool and (m.method == "bayes" or m.bayes_below > 0):
+        p = m.prior
+        prior = (f"a {p.tau.replace('_', '-')} prior on τ with scale {p.scale:g}" if p.tau != "turner"
+                 else f"the Turner et al. (2015) log-normal prior on τ² ({p.outcome}, {p.comparison})")
+        when = ("is the analysis model; the REML pool is shown beside it" if m.method == "bayes"
+                else f"is shown beside the frequentist pool when fewer than {m.bayes_below} studies are pooled")
+        out.append(f"A Bayesian random-effects model ({prior}, flat prior on the mean; posterior by numerical "
+                   f"integration, posterior median and shortest credible interval) {when}.")
+    return out
+

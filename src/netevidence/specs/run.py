@@ -20,11 +20,17 @@ from ..effects import back_transform
 from ..evidence import EvidenceBase
 from ..pooling import PoolResult, Prediction, pool
 from ..pooling.bias import FunnelData, funnel_data
+from ..pooling.medians import MedianOfMediansResult
+from ..pooling.proportions import ProportionPoolResult
 from ..pooling.sensitivity import leave_one_out
 from ..pooling.subgroups import SubgroupResult, subgroup_analysis
 from ..records import vocabulary
+from .bayes import BayesFit, bayes_fit, wants_bayes
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
-from .schema import AnalysisSpec
+from .landmark import landmark_rung_subsets
+from .medians import stratum_medians
+from .proportions import exact_study_intervals, stratum_proportions
+from .schema import PROPORTION_MEASURES, AnalysisSpec
 from .selection import _none, same_patients, select_rows
 
 SHOWN_ROLES = ("study", "shown", "umbrella")
@@ -68,6 +74,9 @@ class Stratum:
     funnel: FunnelData | None
     notes: tuple[str, ...]
     transf: Callable | None = field(default=None, repr=False, compare=False)
+    bayes: BayesFit | None = None
+    medians: MedianOfMediansResult | None = None
+    proportions: ProportionPoolResult | None = None
 
     @property
     def k(self) -> int:
@@ -81,6 +90,19 @@ class Stratum:
             out.update(estimate=p.pred, ci_low=p.ci_low, ci_high=p.ci_high, pi_low=p.pi_low, pi_high=p.pi_high,
                        tau2=self.fit.tau2, i2=self.fit.i2, q=self.fit.q, q_df=self.fit.q_df,
                        q_pval=self.fit.q_pval)
+        if self.bayes is not None:
+            out.update(self.bayes.summary())
+        if self.proportions is not None:
+            pr = self.proportions
+            out.update(proportion_model=pr.model, proportion_model_fallback=pr.fallback,
+                       proportion_estimate=pr.estimate, proportion_ci_low=pr.ci_low, proportion_ci_high=pr.ci_high,
+                       proportion_pi_low=pr.pi_low, proportion_pi_high=pr.pi_high)
+        if self.medians is not None:
+            m = self.medians
+            out.update(median_of_medians=m.estimate, median_of_medians_status=m.status,
+                       median_of_medians_ci_low=m.ci_low, median_of_medians_ci_high=m.ci_high,
+                       median_of_medians_coverage=m.coverage, median_of_medians_k=m.k,
+                       median_of_medians_not_reached=m.k_not_reached)
         return out
 
 
@@ -171,7 +193,8 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
 
 def _pool_kw(spec: AnalysisSpec) -> dict[str, Any]:
     m = spec.model
-    return {"method": m.method, "ci": m.ci, "level": m.level, "pi": m.pi}
+    method = "REML" if m.method == "bayes" else m.method  # the frequentist fit drawn beside a Bayesian one
+    return {"method": method, "ci": m.ci, "level": m.level, "pi": m.pi}
 
 
 def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None, transf) -> pd.DataFrame:
@@ -195,6 +218,8 @@ def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None,
         return pd.DataFrame(out)
     for method in spec.estimators:
         add(f"τ² estimator {method}", pooled, method)
+    for analysis, sub in landmark_rung_subsets(pooled):
+        add(analysis, sub)
     if "verified_only" in spec.sensitivity:
         add("verified numbers only", pooled[pooled["verified"] == True])  # noqa: E712
     if "primary_sources_only" in spec.sensitivity:
@@ -264,6 +289,12 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         low[pooled_mask] = np.minimum(a, b)
         high[pooled_mask] = np.maximum(a, b)
         val[pooled_mask] = transf(yi[pooled_mask])
+    if spec.model.study_ci == "exact" and measure in PROPORTION_MEASURES:
+        cp_low, cp_high = exact_study_intervals(shown, pooled_mask, level)
+        has = ~np.isnan(cp_low)
+        low[has], high[has] = cp_low[has], cp_high[has]
+        if has.any():
+            notes.append("study intervals are exact (Clopper-Pearson)")
     shown["value"], shown["low"], shown["high"] = val, low, high
     shown["weight"] = np.nan
 
@@ -284,6 +315,32 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
                      "pooled estimate")
     else:
         notes.append("no primary study with a within-study variance: nothing is pooled")
+
+    bayes = None
+    if wants_bayes(spec, k):
+        bayes = bayes_fit(spec, pooled["yi"], pooled["vi"], transf, labels=list(pooled["label"]))
+        r = bayes.result
+        if spec.model.method == "bayes":
+            notes.append(f"Bayesian random-effects model ({r.tau_prior} prior on tau, flat prior on the mean): "
+                         "posterior median and shortest credible interval; the REML pool is shown beside it")
+        else:
+            notes.append(f"k = {k} < {spec.model.bayes_below}: the Bayesian random-effects model ({r.tau_prior} "
+                         "prior on tau) is shown beside the frequentist pool")
+
+    proportions = stratum_proportions(spec, measure, pooled)
+    if proportions is not None:
+        pr = proportions
+        text = (f"{pr.model} model for single proportions: {100 * pr.estimate:.1f}% ({100 * level:g}% CI "
+                f"{100 * pr.ci_low:.1f}% to {100 * pr.ci_high:.1f}%)")
+        if pr.fallback:
+            text += f"; requested {pr.model_requested}: {pr.fallback}"
+        notes.append(text + "".join(f"; {c}" for c in pr.caveats))
+
+    medians = stratum_medians(spec, frame)
+    if medians is not None:
+        notes.append(f"median of the {medians.k} study medians in months (McGrath et al. 2019; "
+                     f"{medians.k_not_reached} not reached, kept as censored): {medians.describe()}; it assumes the "
+                     "study medians are independent draws from one distribution and does not weight by size")
 
     sub = None
     group_fits: list[GroupFit] = []
@@ -306,10 +363,11 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         else:
             notes.append("funnel plot not drawn: it needs at least 3 pooled studies")
     sens = _sensitivity(spec, shown, fit, transf)
-    rows = shown[[c for c in ROW_COLUMNS if c in shown.columns]].copy()
+    rows = shown[[c for c in (*ROW_COLUMNS, "derivation") if c in shown.columns]].copy()  # + variance source
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
-                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf)
+                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes,
+                   medians=medians, proportions=proportions)
 
 
 def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:

@@ -79,16 +79,52 @@ class Selection(_Model):
         return self
 
 
+class BayesPrior(_Model):
+    """Heterogeneity prior of the Bayesian model (:func:`netevidence.pooling.bayes_pool`; flat prior on mu).
+
+    ``tau``: ``half_normal`` or ``half_cauchy`` with ``scale``, or ``turner`` (log-normal on tau^2, Turner et
+    al. 2015) for ``outcome`` and ``comparison`` (see :func:`netevidence.pooling.turner_prior`).
+    """
+
+    tau: Literal["half_normal", "half_cauchy", "turner"] = "half_normal"
+    scale: Annotated[float, Field(strict=False)] = Field(default=0.5, gt=0)
+    outcome: str = "general"
+    comparison: str = "any"
+
+    @model_validator(mode="after")
+    def _turner(self):
+        if self.tau == "turner":
+            from ..pooling.bayes import turner_prior
+
+            turner_prior(self.outcome, self.comparison)
+        return self
+
+
 class Model(_Model):
-    """The effect measure and the random-effects model (see :func:`netevidence.pooling.pool`)."""
+    """The effect measure and the random-effects model (see :func:`netevidence.pooling.pool`).
+
+    ``method: bayes`` makes the Bayesian model (``prior``) the analysis model; the frequentist REML fit is
+    still drawn beside it. With fewer than ``bayes_below`` pooled studies the Bayesian pool is shown beside
+    the frequentist one whatever the method.
+    """
 
     measure: Literal["PLO", "PR", "PAS", "PFT", "PLN"] = "PLO"
-    method: Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB"] = "REML"
+    method: Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB", "bayes"] = "REML"
+    prior: BayesPrior = BayesPrior()
+    bayes_below: int = Field(default=5, ge=0)
+    medians: Literal["median_of_medians", "none"] = "median_of_medians"
+    proportion_model: Literal["glmm", "logit", "ft", "none"] = "glmm"
+    study_ci: Literal["model", "exact"] = "model"
+    medians_ci: Literal["exact", "normal"] = "exact"
     ci: Literal["z", "knha", "adhoc"] = "z"
     pi: Literal["default", "hts"] = "default"
     level: Annotated[float, Field(strict=False)] = Field(default=0.95, gt=0.5, lt=1.0)
     pool: bool = True
     min_studies: int = Field(default=2, ge=1)
+    survival_variance: list[Literal["ci", "greenwood", "n_at_risk", "n"]] = Field(
+        default=["ci", "greenwood", "n_at_risk"], min_length=1)
+    """Variance sources allowed for landmark survival (netevidence.effects.landmark); ``n`` (the study size,
+    no censoring assumed) only when listed."""
 
 
 class Published(_Model):

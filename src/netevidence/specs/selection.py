@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..effects import from_outcomes
 from ..evidence import EvidenceBase
+from ..survival.landmarks import landmark_sources
 from .schema import AnalysisSpec
 
 REVIEW_DESIGNS = frozenset({"meta_analysis", "systematic_review", "narrative_review"})
@@ -131,7 +132,9 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     base["row"] = base.index.astype(int)
     measure = {"count": spec.model.measure, "proportion": spec.model.measure}
     if len(base):
-        effects = from_outcomes(base, measure, errors="refuse")
+        rungs = spec.model.survival_variance
+        sourced = landmark_sources(evidence, base, greenwood="greenwood" in rungs)
+        effects = from_outcomes(sourced, measure, errors="refuse", survival_variance=rungs)
         for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
             base[col] = effects[col]
     else:

@@ -23,9 +23,11 @@ from .reconstruct import (
     reconstruct_many,
 )
 from .evidence import reconstruct_curves, reconstructed_outcomes
+from .landmarks import landmark_sources
 from .summary_curve import StudyIntervals, SummaryCurve, study_intervals, summary_curve
 
 __all__ = [
+    "landmark_sources",
     "reconstruct_curves",
     "reconstructed_outcomes",
     "ArmComparison",

@@ -1,0 +1,152 @@
+"""Landmark survival in analyses: the variance ladder, its labels, rung (d) only when allowed, sensitivity."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netevidence import load_evidence
+from netevidence.pooling import pool
+from netevidence.specs import run_spec
+from netevidence.specs.schema import AnalysisSpec
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+SERIES = """\
+id: {id}
+name: {name}
+design: case_series
+modality: [tace]
+citation: {id}
+sources:
+  {id}: {{title: Series {name}, year: 2016}}
+population:
+  patients: {patients}
+  provenance: {{source: {id}, location: abstract, kind: primary, verified: true}}
+outcomes:
+  - endpoint: pfs
+    time: 12
+    time_unit: months
+    statistic: {statistic}
+    provenance: {{source: {id}, location: abstract, kind: primary, verified: true}}
+"""
+
+LANDMARK_ON_CURVE = """\
+  - endpoint: pfs
+    arm: everolimus
+    time: 1
+    time_unit: years
+    statistic: {kind: survival_at, percent: 44}
+    provenance: {source: yao-2016, location: figure 2A, kind: primary, verified: true}
+"""
+
+
+@pytest.fixture(scope="module")
+def landmark_evidence(tmp_path_factory):
+    d = tmp_path_factory.mktemp("landmark")
+    shutil.copytree(FIXTURES / "curves" / "curves", d / "curves")
+    text = (FIXTURES / "curves" / "radiant-4.yaml").read_text()
+    text = text.replace("curves:\n  - id: pfs-everolimus", LANDMARK_ON_CURVE + "curves:\n  - id: pfs-everolimus")
+    (d / "radiant-4.yaml").write_text(text)
+    for sid, patients, stat in (
+        ("s1", 40, "{kind: survival_at, percent: 55, ci_low: 40, ci_high: 68}"),
+        ("s2", 25, "{kind: survival_at, percent: 62}"),
+        ("s3", 60, "{kind: survival_at, percent: 48, ci_low: 36, ci_high: 60}"),
+    ):
+        (d / f"{sid}.yaml").write_text(SERIES.format(id=sid, name=sid.upper(), patients=patients, statistic=stat))
+    return load_evidence(d)
+
+
+def _spec(**model):
+    return AnalysisSpec.model_validate({
+        "id": "landmark", "title": "PFS at 12 months",
+        "select": {"endpoints": ["pfs"], "statistics": ["survival_at"], "comparisons": False},
+        "model": model,
+    })
+
+
+def test_default_spec_pools_rungs_a_to_c_only(landmark_evidence):
+    res = run_spec(landmark_evidence, _spec())
+    sel = res.selection.set_index("study_id")
+    assert sorted(sel.index[sel["role"] == "study"]) == ["radiant-4", "s1", "s3"]
+    assert sel.loc["s1", "derivation"] == "ci" and sel.loc["s3", "derivation"] == "ci"
+    assert sel.loc["radiant-4", "derivation"] == "greenwood"
+    assert sel.loc["s2", "role"] == "shown"
+    assert "allowed: ci, greenwood, n_at_risk" in sel.loc["s2", "reason"]
+    (st,) = res.strata
+    assert st.fit is not None and st.fit.k == 3
+    rows = st.rows[st.rows["role"] == "study"]
+    assert set(rows["derivation"]) == {"ci", "greenwood"}
+    sens = st.sensitivity.set_index("analysis")
+    strict = sens.loc["landmark variance from rung a only (reported CI)"]
+    assert strict["k"] == 2
+    ci_rows = rows[rows["derivation"] == "ci"]
+    ref = pool(ci_rows["yi"], ci_rows["vi"], method="REML")
+    assert strict["estimate"] == pytest.approx(float(np.exp(-np.exp(ref.estimate))), rel=1e-10)
+
+
+def test_rung_d_needs_the_spec_to_allow_it(landmark_evidence):
+    res = run_spec(landmark_evidence, _spec(survival_variance=["ci", "greenwood", "n_at_risk", "n"]))
+    sel = res.selection.set_index("study_id")
+    assert sorted(sel.index[sel["role"] == "study"]) == ["radiant-4", "s1", "s2", "s3"]
+    assert sel.loc["s2", "derivation"] == "n_no_censoring"
+    s = 0.62
+    assert sel.loc["s2", "vi"] == pytest.approx((1 - s) / (25 * s * np.log(s) ** 2), rel=1e-12)
+    (st,) = res.strata
+    assert st.fit.k == 4
+    analyses = list(st.sensitivity["analysis"])
+    assert "landmark variance from rung a only (reported CI)" in analyses
+    stricter = [a for a in analyses if a.startswith("landmark variance from rungs a-b")]
+    assert len(stricter) == 1
+    assert st.sensitivity.set_index("analysis").loc[stricter[0], "k"] == 3
+
+
+def test_greenwood_rung_uses_the_reconstructed_curve(landmark_evidence):
+    from netevidence.survival import kaplan_meier
+    from netevidence.survival.evidence import reconstruct_curves
+
+    recon = reconstruct_curves(landmark_evidence)[("radiant-4", "pfs-everolimus")]
+    km = kaplan_meier(recon.time, recon.event)
+    j = int(np.searchsorted(km.time, 12.0, side="right") - 1)
+    res = run_spec(landmark_evidence, _spec())
+    row = res.selection.set_index("study_id").loc["radiant-4"]
+    assert row["yi"] == pytest.approx(np.log(-np.log(0.44)), rel=1e-14)
+    assert row["vi"] == pytest.approx((km.std_err[j] / np.log(km.survival[j])) ** 2, rel=1e-12)
+
+
+def test_spec_refuses_unknown_variance_source():
+    with pytest.raises(ValueError, match="survival_variance"):
+        _spec(survival_variance=["guess"])
+
+
+def test_shipped_landmark_analysis_labels_every_row():
+    from netevidence.specs import load_spec
+
+    root = Path(__file__).resolve().parent.parent
+    evidence = load_evidence(root / "evidence")
+    res = run_spec(evidence, load_spec(root / "analyses" / "landmark-survival.yaml"))
+    sel = res.selection
+    landmark = sel[sel["statistic"] == "survival_at"]
+    pooled = landmark[landmark["role"] == "study"]
+    assert set(pooled["derivation"]) <= {"ci", "greenwood", "n_at_risk"}
+    for reason in landmark.loc[landmark["role"] == "shown", "reason"]:
+        assert "allowed: ci, greenwood, n_at_risk" in reason
+    for st in res.strata:
+        studies = st.rows[st.rows["role"] == "study"]
+        assert (st.fit is not None) == (len(studies) >= 2)
+
+
+def test_report_rows_name_their_variance_source_and_show_the_bayesian_pool(landmark_evidence, tmp_path):
+    from netevidence.report.analysis import build_analysis
+
+    page = build_analysis(landmark_evidence, _spec(), img_dir=tmp_path / "img", img_rel="img")
+    (stratum,) = page["strata"]
+    variance = {r["study_id"]: r["variance"] for r in stratum["rows"]}
+    assert variance["s1"] == "variance: reported CI"
+    assert variance["radiant-4"] == "variance: Greenwood, reconstructed data"
+    assert variance["s2"] == ""  # shown, not pooled
+    assert stratum["bayes"]["model"].startswith("Bayesian (half-normal(scale = 0.5)")
+    assert stratum["bayes"]["k"] == 3

@@ -1,0 +1,69 @@
+"""Median of medians in analyses: study medians without a CI and medians not reached are summarised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netevidence import load_evidence
+from netevidence.pooling import median_of_medians
+from netevidence.specs import run_spec
+from netevidence.specs.schema import AnalysisSpec
+
+SERIES = """\
+id: {id}
+name: {name}
+design: case_series
+modality: [prrt]
+citation: {id}
+sources:
+  {id}: {{title: Series {name}, year: 2017}}
+outcomes:
+  - endpoint: os
+    statistic: {statistic}
+    provenance: {{source: {id}, location: abstract, kind: primary, verified: true}}
+"""
+
+MEDIANS = {
+    "m1": "{kind: median_time, estimate: 40, unit: months}",
+    "m2": "{kind: median_time, estimate: 3, unit: years}",
+    "m3": "{kind: median_time, estimate: 52, unit: months, ci_low: 41, ci_high: 66}",
+    "m4": "{kind: median_time, not_reached: true, unit: months}",
+    "m5": "{kind: median_time, estimate: 28, unit: months}",
+}
+
+
+@pytest.fixture(scope="module")
+def medians_evidence(tmp_path_factory):
+    d = tmp_path_factory.mktemp("medians")
+    for sid, stat in MEDIANS.items():
+        (d / f"{sid}.yaml").write_text(SERIES.format(id=sid, name=sid.upper(), statistic=stat))
+    return load_evidence(d)
+
+
+def _spec(**model):
+    return AnalysisSpec.model_validate({"id": "x", "title": "x",
+                                        "select": {"endpoints": ["os"], "statistics": ["median_time"]},
+                                        "model": model})
+
+
+def test_stratum_carries_the_median_of_medians_with_not_reached_kept(medians_evidence):
+    (st,) = run_spec(medians_evidence, _spec()).strata
+    mm = st.medians
+    assert mm is not None and mm.k == 5 and mm.k_not_reached == 1
+    # in months: 40, 36, 52, not reached, 28 -> the middle value depends on the not-reached median:
+    # at -inf it is 36, at +inf it is 40
+    assert mm.status == "bounded" and (mm.estimate_low, mm.estimate_high) == (36.0, 40.0)
+    ref = median_of_medians([40, 36, 52, np.nan, 28], not_reached=[0, 0, 0, 1, 0])
+    assert (mm.ci_low, mm.ci_high, mm.coverage) == (ref.ci_low, ref.ci_high, ref.coverage)
+    summary = st.summary()
+    assert summary["median_of_medians_not_reached"] == 1 and summary["median_of_medians_k"] == 5
+    note = next(n for n in st.notes if n.startswith("median of the 5 study medians"))
+    assert "1 not reached, kept as censored" in note and "between 36 and 40" in note
+    labels = set(mm.labels)
+    assert "M4" in labels  # the not-reached median is kept and named
+
+
+def test_medians_can_be_switched_off(medians_evidence):
+    (st,) = run_spec(medians_evidence, _spec(medians="none")).strata
+    assert st.medians is None and "median_of_medians" not in st.summary()
