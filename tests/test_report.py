@@ -220,3 +220,31 @@ def test_write_tables_still_works(built, tmp_path):
     written = write_tables(ev, tmp_path / "tables")
     assert {p.name for p in written} >= {"outcomes.csv", "studies.csv"}
     assert all(p.is_file() for p in written)
+
+
+def test_a_change_in_any_source_file_invalidates_the_cache(tmp_path):
+    """The code fingerprint covers every module and template of the package, with no list to maintain."""
+    from netevidence.report.cache import PACKAGE_ROOT, code_fingerprint
+
+    copy = tmp_path / "netevidence"
+    shutil.copytree(PACKAGE_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    base = code_fingerprint(copy)
+    assert base == code_fingerprint(PACKAGE_ROOT)
+    sources = sorted(p for p in copy.rglob("*") if p.suffix in (".py", ".j2"))
+    assert len(sources) > 60 and any(p.parent.name == "records" for p in sources)
+    for path in sources:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        assert code_fingerprint(copy) != base, path.relative_to(copy)
+        path.write_bytes(original)
+    assert code_fingerprint(copy) == base
+
+
+def test_the_cache_depends_on_the_studies_a_spec_selects(built):
+    from netevidence.specs import load_spec, spec_studies
+
+    ev = built[0]
+    deps = spec_studies(ev, load_spec(ANALYSES / "netter-1-hazard-ratios.yaml"))
+    assert deps == ["netter-1"]
+    symptom = spec_studies(ev, load_spec(ANALYSES / "symptom-response.yaml"))
+    assert "braat-2020" in symptom and "netter-1" not in symptom

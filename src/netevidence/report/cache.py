@@ -13,19 +13,19 @@ from pathlib import Path
 import pandas as pd
 
 from ..evidence import EvidenceBase
-from ..specs import AnalysisSpec
+from ..specs import AnalysisSpec, spec_studies
 
-_CODE_PACKAGES = ("specs", "plots", "pooling", "effects", "survival", "report")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
-def code_fingerprint() -> str:
-    """A hash of the package sources that shape an analysis' output."""
-    root = Path(__file__).resolve().parent.parent
+def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
+    """A hash of every source file of the package (modules and templates) and of the plotting libraries'
+    versions: any change to the code invalidates every cached analysis, with no list to keep up to date."""
     h = hashlib.sha256()
-    for pkg in _CODE_PACKAGES:
-        for path in sorted((root / pkg).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".j2")
+                       and "__pycache__" not in p.parts):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
     import matplotlib
     import plotnine
 
@@ -48,25 +48,11 @@ def _relative(file, root: Path) -> str:
         return str(file)
 
 
-def relevant_studies(evidence: EvidenceBase, spec: AnalysisSpec) -> list[str]:
-    """The studies with a row the specification selects (its forest plots or its survival curves)."""
-    from ..specs.selection import _matches
-
-    out = evidence.outcomes
-    keep = _matches(out, spec)
-    if spec.survival_curves is not None:
-        sel = spec.select.model_copy(update={"endpoints": [spec.survival_curves.endpoint],
-                                             "statistics": ["survival_at", "median_time"], "times": None,
-                                             "time_unit": None})
-        keep |= _matches(out, spec.model_copy(update={"select": sel}))
-    return sorted(set(out.loc[keep, "study_id"]))
-
-
 def analysis_key(evidence: EvidenceBase, spec: AnalysisSpec, code: str) -> str:
     """The cache key of one analysis: its specification, every record of a study it selects a row of
     (outcomes, study, arms, data cuts, digitised curves and their contents, review, related ids, population
     and sources, with file names relative to the evidence directory) and the code fingerprint."""
-    studies = relevant_studies(evidence, spec)
+    studies = spec_studies(evidence, spec)
     root = Path(evidence.root)
     root = (root if root.is_dir() else root.parent).resolve()
     h = hashlib.sha256()

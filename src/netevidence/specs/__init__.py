@@ -4,9 +4,9 @@ from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panel, surviv
 from .loader import load_spec, load_specs, spec_files
 from .run import AnalysisResult, GroupFit, Stratum, run_spec
 from .schema import AnalysisSpec
-from .selection import select_rows
+from .selection import select_rows, spec_studies
 
 __all__ = [
     "AnalysisResult", "AnalysisSpec", "GroupFit", "KaplanMeierPanel", "Stratum", "SurvivalCurves",
-    "kaplan_meier_panel", "load_spec", "load_specs", "run_spec", "select_rows", "spec_files", "survival_curves",
+    "kaplan_meier_panel", "load_spec", "load_specs", "run_spec", "select_rows", "spec_files", "spec_studies", "survival_curves",
 ]

@@ -78,6 +78,20 @@ def _matches(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.Series:
     return keep.astype(bool)
 
 
+def spec_studies(evidence: EvidenceBase, spec: AnalysisSpec) -> list[str]:
+    """The studies an analysis depends on: those with a row the specification selects (for its forest plots),
+    or, when it draws survival curves, a survival landmark or median of its endpoint. A change to any other
+    record cannot change the analysis, which is what lets the report cache it."""
+    out = evidence.outcomes
+    keep = _matches(out, spec)
+    if spec.survival_curves is not None:
+        sel = spec.select.model_copy(update={"endpoints": [spec.survival_curves.endpoint],
+                                             "statistics": ["survival_at", "median_time"], "times": None,
+                                             "time_unit": None})
+        keep |= _matches(out, spec.model_copy(update={"select": sel}))
+    return sorted(set(out.loc[keep, "study_id"]))
+
+
 def _cut_rank(evidence: EvidenceBase) -> dict[tuple[str, str], tuple[float, int]]:
     """Chronological rank of each data cut: its year (or its cut-off date's year); a cut without either
     ranks with the record's latest known year, then by its order in the record."""
