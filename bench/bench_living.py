@@ -31,7 +31,7 @@ BIN = Path(sys.executable).parent / "netevidence"
 
 def make_evidence(target: Path, n_records: int) -> list[Path]:
     """``n_records`` records templated from the shipped ones (record ids and the ids of the citations a record
-    defines get a ``-c<copy>`` suffix wherever they occur); returns the files written."""
+    defines get a ``-c<copy>`` suffix wherever they occur, from the second copy on); returns the files written."""
     target.mkdir(parents=True)
     shutil.copy(EVIDENCE / "sources.yaml", target / "sources.yaml")
     import yaml
@@ -47,8 +47,10 @@ def make_evidence(target: Path, n_records: int) -> list[Path]:
         for p in originals:
             if len(written) == n_records:
                 break
-            text = pattern.sub(lambda m: f"{m.group(1)}-c{copy}", p.read_text(encoding="utf-8"))
-            out = target / f"{p.stem}-c{copy}.yaml"
+            text = p.read_text(encoding="utf-8")
+            if copy > 1:  # the first copy keeps the shipped ids, which the shipped specifications name
+                text = pattern.sub(lambda m: f"{m.group(1)}-c{copy}", text)
+            out = target / (f"{p.stem}-c{copy}.yaml" if copy > 1 else p.name)
             out.write_text(text, encoding="utf-8")
             written.append(out)
     if (EVIDENCE / "curves").is_dir():
@@ -78,7 +80,7 @@ def main() -> int:
         t_scratch = timed(report)
         t_warm = timed(report)
         entries = {p.name for p in (work / "cache").iterdir() if p.is_dir()}
-        victim = next(f for f in files if f.name.startswith("braat-2020-"))
+        victim = next(f for f in files if f.name.startswith("braat-2020-c"))
         victim.write_text(victim.read_text().replace("events: 15, n: 23", "events: 16, n: 23", 1))
         t_one = timed(report)
         fresh = {p.name for p in (work / "cache").iterdir() if p.is_dir()} - entries
