@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 import netevidence
-from netevidence.effects import back_transform
+from netevidence.effects import back_transform, effect_size
 from netevidence.plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
 from netevidence.pooling import pool
 from netevidence.pooling.subgroups import subgroup_analysis
@@ -40,21 +40,25 @@ landmark = run_spec(ev, load_spec("analyses/landmark-survival.yaml"))
 p, w, h, _ = survival_curves_plot(landmark.curves, title="Overall survival")
 png(p, "survival-curves", w, h)
 
-# 40 simulated studies in 4 subgroups, with intervals clipped at the axis: the layout at its largest
+# 40 simulated studies in 4 subgroups, with intervals clipped at the axis: the layout at its largest.
+# Coherent by construction: each study's events are drawn from its own size and true proportion (random
+# effects on the logit scale), and its logit and variance computed from those counts.
 rng = np.random.default_rng(2024)
 k = 40
-yi, vi = rng.normal(0.4, 0.9, k), rng.uniform(0.02, 0.9, k)
+n_i = rng.integers(15, 300, k)
+events_i = rng.binomial(n_i, 1.0 / (1.0 + np.exp(-rng.normal(0.4, 0.6, k))))
+es = effect_size("PLO", events=events_i, n=n_i)
+yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
 t = back_transform("PLO")
 z = 1.959963984540054
 groups = [f"simulated group {i % 4 + 1}" for i in range(k)]
 rows = pd.DataFrame({
     "label": [f"Simulated study {i + 1:02d}" for i in range(k)], "detail": "", "group": groups, "block": "studies",
     "role": "study", "study_id": [f"s{i}" for i in range(k)], "study_name": "", "modality": "sirt",
-    "n": rng.integers(15, 300, k), "events": 0, "value": t(yi), "low": t(yi - z * np.sqrt(vi)),
+    "n": n_i, "events": events_i, "value": t(yi), "low": t(yi - z * np.sqrt(vi)),
     "high": t(yi + z * np.sqrt(vi)), "yi": yi, "vi": vi, "weight": np.nan, "measure": "PLO", "statistic": "count",
     "source": "", "location": "", "source_kind": "primary", "verified": True, "file": "", "line": 0, "reason": None,
     "row": range(k)})
-rows["events"] = np.round(rows["n"] * rows["value"]).astype(int)
 rows = rows.sort_values(["group", "row"], kind="stable").reset_index(drop=True)
 fit = pool(rows["yi"], rows["vi"])
 rows["weight"] = fit.weights
