@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
@@ -37,10 +38,32 @@ class EvidenceBase:
     warnings: tuple[Problem, ...]
 
     def record(self, study_id: str) -> Record:
-        for rec in self.records:
-            if rec.id == study_id:
-                return rec
-        raise KeyError(f"no record with id {study_id!r}")
+        try:
+            return self._records_by_id[study_id]
+        except KeyError:
+            raise KeyError(f"no record with id {study_id!r}") from None
+
+    @cached_property
+    def _records_by_id(self) -> dict[str, Record]:
+        return {rec.id: rec for rec in self.records}
+
+    @cached_property
+    def _rows_by_study(self) -> dict[str, dict[str, list[dict]]]:
+        out: dict[str, dict[str, list[dict]]] = {}
+        for name in TABLE_NAMES:
+            frame = getattr(self, name)
+            if "study_id" not in frame.columns:
+                continue
+            groups: dict[str, list[dict]] = {}
+            for row in frame.to_dict("records"):
+                groups.setdefault(row["study_id"], []).append(row)
+            out[name] = groups
+        return out
+
+    def rows_of(self, table: str, study_id: str) -> list[dict]:
+        """The rows (as dicts, in table order) of one table (``outcomes``, ``arms``, ...) that belong to
+        ``study_id``; the tables are converted once, so asking for every study costs one pass."""
+        return self._rows_by_study[table].get(study_id, [])
 
     @property
     def input_paths(self) -> tuple[str, ...]:

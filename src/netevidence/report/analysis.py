@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import math
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,19 @@ def record_location(evidence: EvidenceBase, r: dict) -> str:
     file = r.get("file")
     if not file:
         return ""
-    root = Path(evidence.root)
-    base = root if root.is_dir() else root.parent
-    try:
-        rel = Path(file).resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        rel = Path(file).name
+    rel = _relative_file(str(evidence.root), str(file))
     return f"{rel}:{r['line']}" if _clean(r.get("line")) is not None else rel
+
+
+@functools.lru_cache(maxsize=65536)
+def _relative_file(root: str, file: str) -> str:
+    """``file`` relative to the evidence directory ``root`` (a directory, or a record file's directory);
+    memoised, as every row of a record names the same file."""
+    base = Path(root) if Path(root).is_dir() else Path(root).parent
+    try:
+        return Path(file).resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return Path(file).name
 
 
 def _int(x: Any) -> int | None:

@@ -66,10 +66,10 @@ def quantity_label(row: dict[str, Any]) -> str:
     return " | ".join(parts)
 
 
-def record_numbers(outcomes: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Every reported quantity of one study's outcome rows: label -> its numbers and where they are."""
+def record_numbers(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every reported quantity of one study's outcome rows (as dicts): label -> its numbers and where they are."""
     out: dict[str, dict[str, Any]] = {}
-    for row in outcomes.to_dict("records"):
+    for row in rows:
         label = quantity_label(row)
         numbers = {c: _plain(row.get(c)) for c in NUMBER_COLUMNS if _plain(row.get(c)) is not None}
         while label in out:  # the same quantity printed twice at one location: keep both
@@ -89,14 +89,12 @@ def record_entries(evidence: EvidenceBase) -> dict[str, dict[str, Any]]:
     """Per record: its file (relative to the evidence directory), the file's hash, name, year and numbers."""
     root = Path(evidence.root)
     root = (root if root.is_dir() else root.parent).resolve()
-    studies = evidence.studies.set_index("study_id")
-    by_study = dict(tuple(evidence.outcomes.groupby("study_id", sort=False)))
     entries = {}
     for rec in evidence.records:
-        row = studies.loc[rec.id]
-        file = str(row["file"]) if "file" in studies.columns else ""
+        row = evidence.rows_of("studies", rec.id)[0]
+        file = str(row.get("file") or "")
         digest = _sha256(Path(file).read_bytes()) if file and Path(file).is_file() else ""
-        numbers = record_numbers(by_study[rec.id]) if rec.id in by_study else {}
+        numbers = record_numbers(evidence.rows_of("outcomes", rec.id))
         entries[rec.id] = {"file": _relative(file, root) if file else "", "sha256": digest, "name": rec.name,
                            "year": _plain(row.get("year")), "numbers": numbers}
     return entries
@@ -170,7 +168,8 @@ def build_manifest(evidence: EvidenceBase, spec_paths: dict[str, Path], contents
 
 
 def dumps(manifest: dict[str, Any]) -> str:
-    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    """The manifest as compact JSON (keys sorted, so equal manifests give equal bytes)."""
+    return json.dumps(manifest, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 class ManifestError(ValueError):

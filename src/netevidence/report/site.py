@@ -239,10 +239,11 @@ def _shared_files(evidence: EvidenceBase) -> list[Path]:
 
 
 def _write_manifests(staging: Path, manifest: dict[str, Any], history: dict[int, dict[str, Any]]) -> None:
-    (staging / MANIFEST_FILE).write_text(dumps(manifest), encoding="utf-8")
+    text = dumps(manifest)
+    (staging / MANIFEST_FILE).write_text(text, encoding="utf-8")
     (staging / HISTORY_DIR).mkdir()
     for version, m in history.items():
-        (staging / HISTORY_DIR / f"v{version}.json").write_text(dumps(m), encoding="utf-8")
+        (staging / HISTORY_DIR / f"v{version}.json").write_text(text if m is manifest else dumps(m), encoding="utf-8")
 
 
 def _write_static(env: jinja2.Environment, staging: Path) -> None:

@@ -53,9 +53,9 @@ def _value_text(r: dict) -> str:
 
 def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[str, list[dict]]) -> dict[str, Any]:
     rec = evidence.record(study_id)
-    srow = evidence.studies[evidence.studies["study_id"] == study_id].iloc[0].to_dict()
+    srow = evidence.rows_of("studies", study_id)[0]
     outcomes = []
-    for r in evidence.outcomes[evidence.outcomes["study_id"] == study_id].to_dict("records"):
+    for r in evidence.rows_of("outcomes", study_id):
         time = _clean(r["time"])
         outcomes.append({
             "endpoint": vocabulary.ENDPOINTS.get(r["endpoint"], r["endpoint"]),
@@ -70,15 +70,15 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
             "where": record_location(evidence, r),
         })
     chars = []
-    for r in evidence.characteristics[evidence.characteristics["study_id"] == study_id].to_dict("records"):
+    for r in evidence.rows_of("characteristics", study_id):
         chars.append({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()})
     cuts = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
-            for r in evidence.data_cuts[evidence.data_cuts["study_id"] == study_id].to_dict("records")]
+            for r in evidence.rows_of("data_cuts", study_id)]
     arms = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
-            for r in evidence.arms[evidence.arms["study_id"] == study_id].to_dict("records")]
+            for r in evidence.rows_of("arms", study_id)]
     review = [dict({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()},
                    where=record_location(evidence, r))
-              for r in evidence.review_counts[evidence.review_counts["study_id"] == study_id].to_dict("records")]
+              for r in evidence.rows_of("review_counts", study_id)]
     pop = None
     if rec.population is not None:
         p = rec.population
@@ -91,7 +91,7 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
                "source": pv.source, "location": pv.location or "", "kind": pv.kind, "verified": pv.verified,
                "note": pv.note or ""}
     sources = []
-    used = set(evidence.outcomes.loc[evidence.outcomes["study_id"] == study_id, "source"]) | {rec.citation}
+    used = {r["source"] for r in evidence.rows_of("outcomes", study_id)} | {rec.citation}
     used |= set(rec.sources)
     for sid in sorted(used):
         c = evidence.citations.get(sid)
