@@ -107,3 +107,26 @@ def test_a_narrative_review_needs_no_assessment_and_takes_none(tmp_path):
     problems = _review(tmp_path, block, design="narrative_review")
     assert [(p.rule, p.message) for p in problems] == [("rob-wrong-tool", "AMSTAR 2 does not fit a comparative narrative review")]
     assert "no appraisal tool applies" in problems[0].fix
+
+
+def test_the_evidence_base_assessments_validate_and_follow_their_rules():
+    report = validate_evidence(Path(__file__).resolve().parent.parent / "evidence")
+    assert report.ok
+    assert not [p.format() for p in report.problems if p.rule.startswith("rob-")]
+    assessed = {r.record.id for r in report.records if r.record.risk_of_bias}
+    assert {"netter-1", "chen-2017", "sartori-laser", "tai-2020"} <= assessed
+    netter = next(r.record for r in report.records if r.record.id == "netter-1")
+    assert [a.overall for a in netter.risk_of_bias] == ["some_concerns", "high"]  # per outcome: QoL is high risk
+
+
+def test_a_p_value_between_subgroups_of_one_arm_is_not_a_comparison(tmp_path):
+    text = (FIXTURES / "invalid" / "no-risk-of-bias.yaml").read_text()
+    single = text.replace("arms: {sirt: 10, tae: 10}", "arms: {sirt: 20}").split("outcomes:")[0]
+    single = single.replace("  - id: tae\n    label: Bland embolisation\n    modality: tae\n", "")
+    single += ("outcomes:\n  - endpoint: os\n    subgroup: Ki-67 <= 7% vs > 7%\n"
+               "    statistic: {kind: p_value, p: 0.03}\n"
+               "    provenance: {source: demo-2020, location: text, kind: primary, verified: true}\n")
+    (tmp_path / "r.yaml").write_text(single)
+    problems = validate_evidence(tmp_path).problems
+    assert [(p.rule, p.fix) for p in problems] == [
+        ("no-risk-of-bias", "add a 'risk_of_bias' block using jbi_case_series (see docs/appraisal.md)")]

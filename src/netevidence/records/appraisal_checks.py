@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .appraisal_tools import DOMAIN_ONLY_TERMS, TOOLS, tools_for
 from .loaded import Reporter
-from .schema import COMPARATIVE_KINDS, RiskOfBias, Record
+from .schema import RiskOfBias, Record
 from .vocabulary import did_you_mean
 
 RULES = ("rob-wrong-tool", "rob-unknown-domain", "rob-repeated-domain", "rob-missing-domain", "rob-domain-order",
@@ -25,8 +25,9 @@ NOT_APPRAISED_DESIGNS = frozenset({"narrative_review"})
 
 
 def is_comparative(record: Record) -> bool:
-    """A record compares interventions when it has two or more arms or reports a between-arm effect."""
-    return len(record.arms) >= 2 or any(o.statistic.kind in COMPARATIVE_KINDS for o in record.outcomes)
+    """A record compares interventions when it has two or more arms or reports an effect against a comparator
+    (a p-value between subgroups of one arm does not make it comparative)."""
+    return len(record.arms) >= 2 or any(o.comparator is not None for o in record.outcomes)
 
 
 def check_risk_of_bias(report: Reporter, record: Record) -> None:
