@@ -130,3 +130,21 @@ def test_a_p_value_between_subgroups_of_one_arm_is_not_a_comparison(tmp_path):
     problems = validate_evidence(tmp_path).problems
     assert [(p.rule, p.fix) for p in problems] == [
         ("no-risk-of-bias", "add a 'risk_of_bias' block using jbi_case_series (see docs/appraisal.md)")]
+
+
+def test_risk_of_bias_table_has_one_row_per_study_assessment_and_domain():
+    from netevidence import load_evidence
+
+    table = load_evidence(Path(__file__).resolve().parent.parent / "evidence").risk_of_bias
+    chen = table[table.study_id == "chen-2017"]
+    assert list(chen.domain) == list(TOOLS["robins_i"].domains)
+    assert list(chen.domain_number) == list(range(1, 8))
+    assert set(chen.overall) == {"serious"} and set(chen.overall_level) == {"high"}
+    first = chen.iloc[0]
+    assert first.judgement == "serious" and first.level == "high" and first.domain_label == "Confounding"
+    text = Path(first.file).read_text().splitlines()[first.line - 1]
+    assert "domain: confounding" in text  # the line leads back to the judgement in the YAML
+    netter = table[table.study_id == "netter-1"]
+    assert set(netter.assessment) == {1, 2}
+    assert set(netter[netter.assessment == 2].endpoints) == {"ttd_qol"}
+    assert set(table[table.tool == "amstar2"].groupby("study_id").size()) == {16}

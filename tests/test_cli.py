@@ -56,7 +56,7 @@ def test_tables_writes_every_table(tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == sorted(f"{n}.csv" for n in
                            ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources",
-                            "curves"))
+                            "curves", "risk_of_bias"))
     outcomes = pd.read_csv(out / "outcomes.csv")
     assert {"study_id", "endpoint", "statistic", "source", "location", "source_kind", "verified", "file", "line"} <= set(outcomes)
 
