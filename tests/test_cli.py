@@ -26,7 +26,8 @@ def test_validate_shipped_evidence_exits_0_and_lists_warnings(capsys):
 def test_validate_json(capsys, fixtures):
     assert main(["validate", str(fixtures / "invalid" / "events-exceed-n.yaml"), "--format", "json"]) == 1
     payload = json.loads(capsys.readouterr().out)
-    assert payload["ok"] is False and payload["warnings"] == []
+    assert payload["ok"] is False
+    assert [w["rule"] for w in payload["warnings"]] == ["no-risk-of-bias"]  # the fixture is not appraised
     (error,) = payload["errors"]
     assert error["rule"] == "events-exceed-n" and (error["line"], error["column"]) == (26, 38)
     assert error["field"] == "outcomes[0].statistic.events"
@@ -57,7 +58,7 @@ def test_tables_writes_every_table(tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == sorted(f"{n}.csv" for n in
                            ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources",
-                            "curves"))
+                            "curves", "risk_of_bias"))
     outcomes = pd.read_csv(out / "outcomes.csv")
     assert {"study_id", "endpoint", "statistic", "source", "location", "source_kind", "verified", "file", "line"} <= set(outcomes)
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netevidence import validate_evidence
+from netevidence.records.appraisal_checks import RULES as APPRAISAL_RULES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "valid" / "demo-study.yaml"
 BASE = yaml.safe_load(FIXTURE.read_text())
@@ -21,7 +22,7 @@ KNOWN_RULES = {
     "pooled-without-k", "events-exceed-n", "percent-out-of-range", "incomplete-ci", "ci-order",
     "estimate-outside-ci", "ratio-not-positive", "p-out-of-range", "conflicting-fields", "range-order",
     "percent-mismatch", "conflicting-values", "secondary-only",
-}
+} | set(APPRAISAL_RULES)
 
 values = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6),

@@ -40,6 +40,25 @@ CASES = {
     "median-missing-estimate": ("missing-field", 41, 16, "outcomes[3].statistic",
                                 r"a median needs 'estimate' or 'not_reached: true'"),
     "incomplete-ci": ("incomplete-ci", 37, 16, "outcomes[2].statistic.ci_high", r"the CI has only one limit"),
+    "rob-wrong-tool": ("rob-wrong-tool", 24, 11, "risk_of_bias[0].tool",
+                       r"RoB 2 does not fit a comparative retrospective cohort"),
+    "rob-missing-domain": ("rob-missing-domain", 26, 7, "risk_of_bias[0].domains",
+                           r"ROBINS-I domain\(s\) missing: classification$"),
+    "rob-repeated-domain": ("rob-repeated-domain", 30, 18, "risk_of_bias[0].domains[4].domain",
+                            r"the domain 'selection' is given twice \(first at domains\[1\]\)"),
+    "rob-domain-order": ("rob-domain-order", 28, 18, "risk_of_bias[0].domains[2].domain",
+                         r"'selection' comes after 'classification'"),
+    "rob-unknown-domain": ("rob-unknown-domain", 31, 18, "risk_of_bias[0].domains[5].domain",
+                           r"ROBINS-I has no domain 'measurment' \(did you mean 'measurement'\?\)"),
+    "rob-unknown-judgement": ("rob-unknown-judgement", 26, 42, "risk_of_bias[0].domains[0].judgement",
+                              r"'high' is not a ROBINS-I judgement for 'confounding'"),
+}
+
+# fixtures whose problem is a warning: fixture name -> (rule, line, column, field, message pattern)
+WARNING_CASES = {
+    "rob-overall-rule": ("rob-overall-rule", 33, 14, "risk_of_bias[0].overall",
+                         r"'moderate' does not follow ROBINS-I's rule, which gives serious"),
+    "no-risk-of-bias": ("no-risk-of-bias", 4, 9, "design", r"the study has no risk-of-bias assessment"),
 }
 
 
@@ -51,7 +70,20 @@ def test_the_base_fixture_is_valid():
 
 
 def test_every_invalid_fixture_is_covered():
-    assert {p.stem for p in (FIXTURES / "invalid").glob("*.yaml")} == set(CASES)
+    assert {p.stem for p in (FIXTURES / "invalid").glob("*.yaml")} == set(CASES) | set(WARNING_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(WARNING_CASES))
+def test_warning_fixture_reports_rule_message_and_location(name):
+    rule, line, column, field, pattern = WARNING_CASES[name]
+    path = FIXTURES / "invalid" / f"{name}.yaml"
+    report = validate_evidence(path)
+    assert report.ok, [p.format() for p in report.errors]
+    assert [p.rule for p in report.warnings] == [rule]
+    problem = report.warnings[0]
+    assert (problem.file, problem.line, problem.column, problem.field) == (str(path), line, column, field)
+    assert re.search(pattern, problem.message), problem.message
+    assert problem.fix
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -90,7 +122,7 @@ def test_consistency_warnings():
     report = validate_evidence(FIXTURES / "warnings")
     assert report.ok
     by_rule = {p.rule: p for p in report.warnings}
-    assert set(by_rule) == {"percent-mismatch", "conflicting-values", "secondary-only"}
+    assert set(by_rule) == {"percent-mismatch", "conflicting-values", "secondary-only", "no-risk-of-bias"}
     assert by_rule["percent-mismatch"].message == "4/10 is 40.0%, but 45% is printed"
     assert (by_rule["percent-mismatch"].line, by_rule["percent-mismatch"].column) == (29, 57)
     assert "estimate 30 (demo-2020) vs 31 (review-2022)" in by_rule["conflicting-values"].message
@@ -149,7 +181,7 @@ def test_shared_sources_file_is_used_and_checked(tmp_path):
 
 
 def test_pooled_estimate_needs_model_and_warns_without_k(tmp_path):
-    text = (FIXTURES / "valid" / "demo-study.yaml").read_text()
+    text = (FIXTURES / "invalid" / "no-risk-of-bias.yaml").read_text()  # the valid record, not appraised
     pooled = text.replace("design: retrospective_cohort", "design: meta_analysis\naggregation: pooled")
     (tmp_path / "r.yaml").write_text(pooled)
     report = validate_evidence(tmp_path)

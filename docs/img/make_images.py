@@ -8,7 +8,8 @@ import pandas as pd
 
 import netevidence
 from netevidence.effects import back_transform, effect_size
-from netevidence.plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
+from netevidence.plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
+                               traffic_light_plot)
 from netevidence.pooling import pool
 from netevidence.pooling.subgroups import subgroup_analysis
 from netevidence.specs import GroupFit, Stratum, kaplan_meier_panel, load_spec, run_spec
@@ -79,3 +80,9 @@ for arm, n in (("everolimus", 205), ("placebo", 97)):
     panels.append(kaplan_meier_panel(curve, n, label=f"RADIANT-4 {arm}"))
 p, w, h, _ = km_plot(panels, title="Reconstructed overall survival over digitised points (RADIANT-4)")
 png(p, "km-reconstructed", w, h)
+
+rob = ev.risk_of_bias
+p, w, h, _ = traffic_light_plot(rob[rob.tool == "amstar2"], title="Reviews in the evidence base")
+png(p, "risk-of-bias-traffic-light", w, h)
+p, w, h, _ = risk_of_bias_summary_plot(rob[rob.tool == "jbi_case_series"], title="Case series in the evidence base")
+png(p, "risk-of-bias-summary", w, h)

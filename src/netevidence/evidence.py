@@ -13,7 +13,8 @@ from . import tables
 from .records import CurveData, EvidenceError, Problem, Record, ValidationReport, validate_evidence
 from .records.schema import Citation
 
-TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources", "curves")
+TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources", "curves",
+               "risk_of_bias")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class EvidenceBase:
     review_counts: pd.DataFrame
     sources: pd.DataFrame
     curves: pd.DataFrame
+    risk_of_bias: pd.DataFrame
     curve_data: Mapping[tuple[str, str], CurveData]
     warnings: tuple[Problem, ...]
 
@@ -100,6 +102,7 @@ def evidence_from_report(report: ValidationReport) -> EvidenceBase:
         review_counts=tables.review_table(loaded),
         sources=tables.sources_table(loaded, shared),
         curves=tables.curves_table(loaded),
+        risk_of_bias=tables.risk_of_bias_table(loaded),
         curve_data={(item.record.id, cid): data for item in loaded for cid, data in item.curves.items()},
         warnings=report.warnings,
     )

@@ -3,7 +3,7 @@
 ``outcomes`` has one row per study x arm x endpoint x time point x data cut x source and keeps every
 number exactly as it was reported (no percent is turned into a count, no CI into a standard error);
 ``file`` and ``line`` lead each row back to the YAML that holds it. The other tables describe studies,
-arms, data cuts, population characteristics, review counts and sources.
+arms, data cuts, population characteristics, review counts, sources and risk-of-bias judgements.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .records import LoadedRecord, effective_aggregation, effective_data_cut
+from .records.appraisal_tools import TOOLS
 from .records.schema import Citation, Record
 
 OUTCOME_COLUMNS = (
@@ -245,3 +246,38 @@ def curves_table(records: Iterable[LoadedRecord]) -> pd.DataFrame:
             "source_kind", "verified", "file", "line"]
     return _typed(pd.DataFrame(rows, columns=cols)).astype(
         {"n": "Int64", "total_events": "Int64", "points": "Int64", "at_risk_rows": "Int64"})
+
+
+RISK_OF_BIAS_COLUMNS = (
+    "study_id", "study_name", "design", "assessment", "endpoints", "tool", "tool_name", "domain_number",
+    "domain", "domain_label", "judgement", "judgement_label", "level", "domain_support", "overall",
+    "overall_label", "overall_level", "support", "judged_from", "seen_at", "file", "line",
+)
+
+
+def risk_of_bias_table(records: Iterable[LoadedRecord]) -> pd.DataFrame:
+    """One row per study x assessment x domain, in the tool's domain order.
+
+    ``level`` and ``overall_level`` put every tool's terms on one scale (low, moderate, high, critical,
+    no_information, not_applicable; see :mod:`netevidence.records.appraisal_tools`); ``endpoints`` is
+    empty for an assessment of the whole study, else the endpoints joined by '+'."""
+    rows = []
+    for loaded in records:
+        rec = loaded.record
+        for i, rob in enumerate(rec.risk_of_bias):
+            tool = TOOLS[rob.tool]
+            for j, entry in enumerate(rob.domains):
+                rows.append({
+                    "study_id": rec.id, "study_name": rec.name, "design": rec.design, "assessment": i + 1,
+                    "endpoints": "+".join(rob.endpoints), "tool": rob.tool, "tool_name": tool.name,
+                    "domain_number": j + 1, "domain": entry.domain,
+                    "domain_label": tool.domains.get(entry.domain, entry.domain),
+                    "judgement": entry.judgement, "judgement_label": tool.label(entry.judgement),
+                    "level": tool.levels.get(entry.judgement), "domain_support": entry.support,
+                    "overall": rob.overall, "overall_label": tool.label(rob.overall),
+                    "overall_level": tool.levels.get(rob.overall), "support": rob.support,
+                    "judged_from": rob.judged_from, "seen_at": rob.seen_at, "file": loaded.file,
+                    "line": loaded.line_of(("risk_of_bias", i, "domains", j)),
+                })
+    frame = pd.DataFrame(rows, columns=list(RISK_OF_BIAS_COLUMNS))
+    return _typed(frame).astype({"assessment": "Int64", "domain_number": "Int64"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from .appraisal_checks import check_risk_of_bias
 from .consistency import warn_conflicts, warn_percent, warn_secondary_only
 from .curves import check_curve_reference
 from .loaded import LoadedRecord, Reporter, effective_aggregation
@@ -54,6 +55,7 @@ def check_record(loaded: LoadedRecord, shared_sources: Mapping[str, Citation]) -
         check_curve_reference(report, ("curves", i), curve, sources, arms, cuts)
     warn_conflicts(report, record)
     warn_secondary_only(report, record)
+    check_risk_of_bias(report, record)
     return report.problems
 
 

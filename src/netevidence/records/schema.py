@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from . import vocabulary as vocab
+from .appraisal_tools import TOOLS
 
 
 def _literal(terms):
@@ -296,6 +297,32 @@ class Curve(_Model):
     provenance: Provenance | None = None
 
 
+AppraisalToolId = _literal(TOOLS)
+
+
+class DomainJudgement(_Model):
+    """One domain (item) of an appraisal tool and its judgement, in the tool's own terms."""
+
+    domain: Slug
+    judgement: Slug
+    support: Text | None = None
+
+
+class RiskOfBias(_Model):
+    """A risk-of-bias (or quality) assessment with one tool of :mod:`netevidence.records.appraisal_tools`.
+
+    ``endpoints`` limits it to some outcomes (empty: the whole study); ``judged_from`` says whether the
+    abstract or the full text was read, ``seen_at`` where."""
+
+    tool: AppraisalToolId
+    endpoints: list[Endpoint] = []
+    domains: list[DomainJudgement]
+    overall: Slug
+    support: Text
+    judged_from: Literal["abstract", "full_text"]
+    seen_at: Text | None = None
+
+
 class Record(_Model):
     """One study (or publication group) with everything reported about it."""
 
@@ -319,6 +346,7 @@ class Record(_Model):
     characteristics: list[Characteristic] = []
     outcomes: list[Outcome] = []
     curves: list[Curve] = []
+    risk_of_bias: list[RiskOfBias] = []
 
 
 class SharedSources(_Model):
