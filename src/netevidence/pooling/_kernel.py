@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._solve import bracketed_root
 
 EPS = np.finfo(float).eps
 
@@ -109,25 +108,6 @@ def tau2_sj(Y, V):
 # --------------------------------------------------------------------------- iterative estimators
 
 
-def q_step(Y: np.ndarray, V: np.ndarray, target: np.ndarray):
-    """Step function for Q(tau^2) = target.
-
-    Newton's method on 1/target - 1/Q(tau^2), which is nearly linear in tau^2 where Q behaves like
-    c/(tau^2 + a); dQ/dtau^2 = -sum (w_i r_i)^2. The sign is that of Q - target. Only rows with
-    Q(0) > target > 0 are solved, so Q and its derivative stay positive.
-    """
-
-    def fn(rows, x):
-        w, _, _, r = _weighted(Y[rows], V[rows], x)
-        wr = w * r
-        q = (wr * r).sum(axis=1)
-        t = target[rows]
-        d = (wr * wr).sum(axis=1)
-        return q - t, q * (q - t) / (t * d)
-
-    return fn
-
-
 def solve_q(Y, V, q0, target, start, *, tol, max_iter):
     """tau^2 >= 0 with Q(tau^2) = target (0 where Q(0) <= target): Paule and Mandel (1982)."""
     n = Y.shape[0]
@@ -135,10 +115,13 @@ def solve_q(Y, V, q0, target, start, *, tol, max_iter):
     conv = np.ones(n, dtype=bool)
     rows = np.flatnonzero(q0 > target)
     if rows.size:
-        fn = q_step(Y[rows], V[rows], target[rows])
-        scale = V[rows].mean(axis=1)
-        x, c = bracketed_root(fn, np.maximum(start[rows], 0.0), np.zeros(rows.size), scale,
-                              tol=tol, max_iter=max_iter)
+        from . import _compiled
+
+        x = np.empty(rows.size)
+        c = np.empty(rows.size, dtype=bool)
+        sub = rows.size < n
+        _compiled.q_rows(Y[rows] if sub else Y, V[rows] if sub else V, np.ascontiguousarray(target[rows]),
+                         np.ascontiguousarray(start[rows]), float(tol), int(max_iter), x, c)
         out[rows] = x
         conv[rows] = c
     return out, conv
@@ -159,32 +142,6 @@ def tau2_pm(Y, V, fe, *, tol, max_iter):
     return tau2, se, conv
 
 
-def _score_step(Y, V, restricted: bool):
-    """Newton step for the (restricted) log-likelihood in tau^2, Fisher scoring where it is not concave.
-
-    With u = P y: the score is (y'PPy - tr(P)) / 2 (REML) or (y'PPy - sum w) / 2 (ML); its derivative is
-    (tr(PP) - 2 y'PPPy) / 2 (REML) or (sum w^2 - 2 y'PPPy) / 2 (ML), the expected information
-    tr(PP) / 2 or sum(w^2) / 2 (Harville, JASA, 1977), and y'PPPy = sum w u^2 - (sum w u)^2 / sum w.
-    """
-
-    def fn(rows, x):
-        w, sw, _, r = _weighted(Y[rows], V[rows], x)
-        u = w * r
-        wu = w * u
-        ypp = (u * u).sum(axis=1)
-        yppp = (wu * u).sum(axis=1) - wu.sum(axis=1) ** 2 / sw
-        if restricted:
-            trp, info = _sum_pp(w, sw)
-            g = ypp - trp
-        else:
-            info = (w * w).sum(axis=1)
-            g = ypp - sw
-        curv = 2.0 * yppp - info
-        return g, g / np.where(curv > 0, curv, info)
-
-    return fn
-
-
 def loglik(Y, V, tau2, restricted: bool) -> np.ndarray:
     """(Restricted) log-likelihood of the intercept-only random-effects model (Harville, JASA, 1977)."""
     k = Y.shape[1]
@@ -200,18 +157,6 @@ def loglik(Y, V, tau2, restricted: bool) -> np.ndarray:
 SCAN = np.array([0.002, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.65, 1.0, 1.5, 2.5, 5.0])
 
 
-def _score_sign_grid(Y, V, grid, restricted: bool) -> np.ndarray:
-    """Whether the (restricted) score is positive at each tau^2 of ``grid`` (n, G), for every row."""
-    W = 1.0 / (V[:, None, :] + grid[:, :, None])
-    sw = W.sum(axis=2)
-    mu = (W * Y[:, None, :]).sum(axis=2) / sw
-    U = W * (Y[:, None, :] - mu[:, :, None])
-    ypp = (U * U).sum(axis=2)
-    if restricted:
-        return ypp > sw - (W * W).sum(axis=2) / sw
-    return ypp > sw
-
-
 def tau2_ml(Y, V, fe, *, restricted: bool, tol, max_iter):
     """(Restricted) maximum likelihood by safeguarded Newton/Fisher scoring (Viechtbauer, JEBS, 2005).
 
@@ -220,39 +165,15 @@ def tau2_ml(Y, V, fe, *, restricted: bool, tol, max_iter):
     where it turns from positive to non-positive (and the region beyond the grid when it is still
     positive there) holds a local maximum, which the bracketed iteration then finds. tau^2 = 0 is a
     candidate when the score at 0 is <= 0. The candidate with the largest likelihood is returned.
+    The row loop is compiled (:mod:`netevidence.pooling._compiled`).
     """
-    n, k = Y.shape
-    he, _ = tau2_he(Y, V)
-    dl, _ = tau2_dl(Y, V, fe)
-    c = Y - Y.mean(axis=1)[:, None]
-    u = np.maximum(np.maximum(he, dl), (c * c).sum(axis=1) / k)
-    scale = V.mean(axis=1)
-    u = np.where(u > 0, u, scale)
-    grid = np.concatenate([np.zeros((n, 1)), u[:, None] * SCAN[None, :]], axis=1)
-    G = grid.shape[1]
-    pos = _score_sign_grid(Y, V, grid, restricted)
-    cross = np.zeros((n, G), dtype=bool)
-    cross[:, :-1] = pos[:, :-1] & ~pos[:, 1:]
-    cross[:, -1] = pos[:, -1]
-    pr, pj = np.nonzero(cross)
-    lo = grid[pr, pj]
-    fn = _score_step(Y[pr], V[pr], restricted)
-    x, cv = bracketed_root(fn, lo, lo, scale[pr], tol=tol, max_iter=max_iter)
-    ll = loglik(Y[pr], V[pr], x, restricted)
-    zero_rows = np.flatnonzero(~pos[:, 0])
-    ll0 = loglik(Y[zero_rows], V[zero_rows], np.zeros(zero_rows.size), restricted)
-    cand_row = np.concatenate([zero_rows, pr])
-    cand_tau = np.concatenate([np.zeros(zero_rows.size), x])
-    cand_ll = np.concatenate([ll0, ll])
-    cand_cv = np.concatenate([np.ones(zero_rows.size, dtype=bool), cv])
-    order = np.lexsort((-cand_ll, cand_row))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = cand_row[order][1:] != cand_row[order][:-1]
-    best = order[first]
-    tau2 = np.zeros(n)
-    conv = np.ones(n, dtype=bool)
-    tau2[cand_row[best]] = cand_tau[best]
-    conv[cand_row[best]] = cand_cv[best]
+    from . import _compiled
+
+    n = Y.shape[0]
+    tau2 = np.empty(n)
+    conv = np.empty(n, dtype=bool)
+    _compiled.ml_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), fe["q"], fe["trp"], SCAN, bool(restricted),
+                      float(tol), int(max_iter), tau2, conv)
     w, sw, _, _ = _weighted(Y, V, tau2)
     if restricted:
         _, spp = _sum_pp(w, sw)
