@@ -35,23 +35,22 @@ KIND_REML = 2
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-@njit(cache=True, nogil=True, fastmath=False)
-def _evaluate(kind, y, v, x, target):
-    """(g, proposed step) at tau^2 = x for one row."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _evaluate(kind, y, v, x, target, w):
+    """(g, proposed step) at tau^2 = x for one row; ``w`` is a work array of length k."""
     k = y.shape[0]
+    _reciprocal_shift(v, x, w)
     sw = 0.0
     swy = 0.0
     for i in range(k):
-        wi = 1.0 / (v[i] + x)
-        sw += wi
-        swy += wi * y[i]
+        sw += w[i]
+        swy += w[i] * y[i]
     mu = swy / sw
     if kind == KIND_Q:
         q = 0.0
         d = 0.0
         for i in range(k):
-            wi = 1.0 / (v[i] + x)
-            wr = wi * (y[i] - mu)
+            wr = w[i] * (y[i] - mu)
             q += wr * (y[i] - mu)
             d += wr * wr
         return q - target, q * (q - target) / (target * d)
@@ -61,7 +60,7 @@ def _evaluate(kind, y, v, x, target):
     s2 = 0.0
     s3 = 0.0
     for i in range(k):
-        wi = 1.0 / (v[i] + x)
+        wi = w[i]
         u = wi * (y[i] - mu)
         wu = wi * u
         ypp += u * u
@@ -81,10 +80,10 @@ def _evaluate(kind, y, v, x, target):
     return g, g / (curv if curv > 0 else info)
 
 
-@njit(cache=True, nogil=True, fastmath=False)
-def _root(kind, y, v, target, x, lo, sc, tol, max_iter):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _root(kind, y, v, target, x, lo, sc, tol, max_iter, w):
     """Safeguarded Newton iteration for g(x) = 0 from x >= lo with g(lo) >= 0: (root, converged)."""
-    g, step = _evaluate(kind, y, v, x, target)
+    g, step = _evaluate(kind, y, v, x, target, w)
     hi = math.inf
     if g > 0:
         lo = max(lo, x)
@@ -104,7 +103,7 @@ def _root(kind, y, v, target, x, lo, sc, tol, max_iter):
             return (xn if inside else x), True
         took = inside
         xn = xn if inside else mid
-        g, step = _evaluate(kind, y, v, xn, target)
+        g, step = _evaluate(kind, y, v, xn, target, w)
         ag = abs(g)
         bisect = took and ag > 0.5 * absg
         absg = ag
@@ -116,7 +115,7 @@ def _root(kind, y, v, target, x, lo, sc, tol, max_iter):
     return x, False
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _loglik(y, v, t, restricted):
     k = y.shape[0]
     sw = 0.0
@@ -138,32 +137,27 @@ def _loglik(y, v, t, restricted):
     return ll - 0.5 * k * LOG_2PI
 
 
-@njit(cache=True, nogil=True, fastmath=False)
-def _scan(y, v, grid, restricted, sw, swy, s2, ypp, pos):
-    """Whether the (restricted) score is positive at each tau^2 of ``grid`` (inner loops over the grid)."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scan(y, v, grid, restricted, W, sw, swy, s2, ypp, pos):
+    """Whether the (restricted) score is positive at each tau^2 of ``grid``.
+
+    Each inner loop runs over the grid and touches two or three arrays, so that it vectorises; ``W``
+    (k, G) holds the weights 1/(v_i + grid_j).
+    """
     k = y.shape[0]
     G = grid.shape[0]
-    for j in range(G):
-        sw[j] = 0.0
-        swy[j] = 0.0
-        s2[j] = 0.0
-        ypp[j] = 0.0
     for i in range(k):
-        vi = v[i]
-        yi = y[i]
-        for j in range(G):
-            wi = 1.0 / (vi + grid[j])
-            sw[j] += wi
-            swy[j] += wi * yi
-            s2[j] += wi * wi
+        _reciprocal_shift(grid, v[i], W[i])
+    sw[:] = 0.0
+    swy[:] = 0.0
+    s2[:] = 0.0
+    ypp[:] = 0.0
+    for i in range(k):
+        _accumulate(W[i], y[i], sw, swy, s2)
     for j in range(G):
         swy[j] = swy[j] / sw[j]
     for i in range(k):
-        vi = v[i]
-        yi = y[i]
-        for j in range(G):
-            u = (yi - swy[j]) * (1.0 / (vi + grid[j]))
-            ypp[j] += u * u
+        _accumulate_ypp(W[i], y[i], swy, ypp)
     for j in range(G):
         if restricted:
             pos[j] = ypp[j] > sw[j] - s2[j] / sw[j]
@@ -171,7 +165,29 @@ def _scan(y, v, grid, restricted, sw, swy, s2, ypp, pos):
             pos[j] = ypp[j] > sw[j]
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _reciprocal_shift(grid, vi, out):
+    for j in range(grid.shape[0]):
+        out[j] = 1.0 / (vi + grid[j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _accumulate(w, yi, sw, swy, s2):
+    for j in range(w.shape[0]):
+        wj = w[j]
+        sw[j] += wj
+        swy[j] += wj * yi
+        s2[j] += wj * wj
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _accumulate_ypp(w, yi, mu, ypp):
+    for j in range(w.shape[0]):
+        u = (yi - mu[j]) * w[j]
+        ypp[j] += u * u
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
     """(Restricted) maximum likelihood for every row.
 
@@ -187,6 +203,8 @@ def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
     swy = np.empty(G)
     s2 = np.empty(G)
     ypp = np.empty(G)
+    W = np.empty((k, G))
+    wk = np.empty(k)
     for r in range(n):
         y = Y[r]
         v = V[r]
@@ -208,7 +226,7 @@ def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
         grid[0] = 0.0
         for j in range(1, G):
             grid[j] = u * scan[j - 1]
-        _scan(y, v, grid, restricted, sw, swy, s2, ypp, pos)
+        _scan(y, v, grid, restricted, W, sw, swy, s2, ypp, pos)
         ncand = 0 if pos[0] else 1
         for j in range(G):
             if pos[j] and (j == G - 1 or not pos[j + 1]):
@@ -222,7 +240,7 @@ def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
             have = True
         for j in range(G):
             if pos[j] and (j == G - 1 or not pos[j + 1]):
-                x, cv = _root(kind, y, v, 0.0, grid[j], grid[j], sc, tol, max_iter)
+                x, cv = _root(kind, y, v, 0.0, grid[j], grid[j], sc, tol, max_iter, wk)
                 if ncand == 1:
                     best_t, best_cv = x, cv
                     break
@@ -233,13 +251,14 @@ def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
         conv[r] = best_cv
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True, error_model="numpy")
 def q_rows(Y, V, target, x0, tol, max_iter, out, conv):
     """tau^2 >= 0 with Q(tau^2) = target[r] from x0[r] for every row (the caller keeps Q(0) > target > 0)."""
     n, k = Y.shape
+    wk = np.empty(k)
     for r in range(n):
         sc = 0.0
         for i in range(k):
             sc += V[r, i]
         sc /= k
-        out[r], conv[r] = _root(KIND_Q, Y[r], V[r], target[r], max(x0[r], 0.0), 0.0, sc, tol, max_iter)
+        out[r], conv[r] = _root(KIND_Q, Y[r], V[r], target[r], max(x0[r], 0.0), 0.0, sc, tol, max_iter, wk)

@@ -38,8 +38,10 @@ def _workers() -> int:
 def _blocks(mask: np.ndarray, Y: np.ndarray, V: np.ndarray):
     """(row indices, Y block, V block) of at most CHUNK rows of equal k, packed without padding."""
     for idx_all, Y_all, V_all in _groups(mask, Y, V):
-        for start in range(0, idx_all.size, CHUNK):
-            yield idx_all[start:start + CHUNK], Y_all[start:start + CHUNK], V_all[start:start + CHUNK]
+        for start in range(0, Y_all.shape[0], CHUNK):
+            stop = start + CHUNK
+            idx = slice(start, min(stop, Y_all.shape[0])) if idx_all is None else idx_all[start:stop]
+            yield idx, Y_all[start:stop], V_all[start:stop]
 
 
 def _run(job: Callable, blocks: list) -> None:
@@ -158,9 +160,12 @@ class PoolManyResult:
 
 
 def _groups(mask: np.ndarray, Y: np.ndarray, V: np.ndarray):
-    """Yield (row indices, packed Y, packed V) for each number of studies present (``mask``: real studies)."""
+    """Yield (row indices, packed Y, packed V) for each number of studies present (``mask``: real studies).
+
+    Without padding the whole arrays come back at once, with ``None`` for "all rows".
+    """
     if mask.all():
-        yield np.arange(Y.shape[0]), Y, V
+        yield None, Y, V
         return
     kk = mask.sum(axis=1)
     order = np.argsort(~mask, axis=1, kind="stable")
