@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="recompute every analysis")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_report)
+    _add_simulate(sub)
     return parser
 
 
@@ -147,6 +148,36 @@ def _reconstruct(args: argparse.Namespace) -> int:
     print(format_diagnostics(result))
     print(f"wrote {len(result.ipd)} patients to {args.out}")
     return 0
+
+
+def _add_simulate(sub) -> None:
+    """The ``simulate`` subcommand: a simulation study from a YAML specification, on Dask."""
+
+    def run(args: argparse.Namespace) -> int:
+        from .output import atomic_file
+        from .simulate import load_spec, simulate
+
+        try:
+            spec = load_spec(args.spec)
+            result = simulate(spec, scheduler=args.scheduler, progress=not args.quiet)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        frame = result.to_frame()
+        if args.out is None:
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        else:
+            with atomic_file(args.out) as staging:
+                frame.to_csv(staging, index=False, float_format="%.17g")
+            print(f"wrote {len(frame)} rows ({len(spec.scenarios)} scenarios x {len(spec.methods)} methods) to {args.out}")
+        return 0
+
+    p = sub.add_parser("simulate", help="run a simulation study of estimators and CI methods (on Dask)")
+    p.add_argument("spec", type=Path, help="YAML specification: scenarios, methods, replicates, seed")
+    p.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address, e.g. tcp://host:8786 (default: local threads)")
+    p.add_argument("--out", type=Path, default=None, help="CSV of the results (default: print a table)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
