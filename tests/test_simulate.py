@@ -28,16 +28,46 @@ SMALL = SimulationSpec(
 )
 
 
-def test_local_cluster_matches_threads_bit_for_bit():
+@pytest.fixture(scope="module")
+def cluster():
     distributed = pytest.importorskip("distributed")
-    local = simulate(SMALL)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
         with distributed.Client(cl) as client:
-            remote = simulate(SMALL, scheduler=client)
-            by_address = simulate(SMALL, scheduler=cl.scheduler_address)
+            yield cl, client
+
+
+def test_local_cluster_matches_threads_bit_for_bit(cluster):
+    cl, client = cluster
+    local = simulate(SMALL)
+    remote = simulate(SMALL, scheduler=client)
+    by_address = simulate(SMALL, scheduler=cl.scheduler_address)
     assert np.array_equal(local.sums, remote.sums)
     assert np.array_equal(local.sums, by_address.sums)
     assert np.array_equal(local.sums, simulate(SMALL, scheduler="sync").sums)
+
+
+def test_gosh_and_permutation_tests_on_the_cluster(cluster):
+    """GOSH (sampled subsets) and permutation tests give the local results when their tasks run on Dask."""
+    from netevidence.pooling import gosh, permutation_test
+
+    _, client = cluster
+    rng = np.random.default_rng(4)
+    v = rng.uniform(0.01, 0.2, 14)
+    y = rng.normal(0.2, np.sqrt(v + 0.05))
+    local = gosh(y, v, method="REML", max_subsets=3000, seed=9, chunk_size=500)
+    remote = gosh(y, v, method="REML", max_subsets=3000, seed=9, chunk_size=500, scheduler=client)
+    assert not local.exact and local.n_subsets == 3000
+    for f in ("estimate", "q", "i2", "h2", "tau2"):
+        assert np.array_equal(getattr(local, f), getattr(remote, f)), f
+    assert np.array_equal(local.incl, remote.incl)
+    p_local = permutation_test(y, v, n_iter=70_000, seed=3, exact=False)
+    p_remote = permutation_test(y, v, n_iter=70_000, seed=3, exact=False, scheduler=client)
+    assert p_local.n_permutations == p_remote.n_permutations == 70_000
+    assert np.array_equal(p_local.pval, p_remote.pval) and p_local.qm_pval == p_remote.qm_pval
+    x = np.arange(14.0)
+    r_local = permutation_test(y, v, x, n_iter=300, seed=1, exact=False, method="DL")
+    r_remote = permutation_test(y, v, x, n_iter=300, seed=1, exact=False, method="DL", scheduler="sync")
+    assert np.array_equal(r_local.pval, r_remote.pval) and r_local.qm_pval == r_remote.qm_pval
 
 
 def test_seed_and_chunks_define_the_streams():

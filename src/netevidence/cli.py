@@ -9,11 +9,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .evidence import evidence_from_report
-from .records import EvidenceError, ValidationReport, validate_evidence
-from .records.yamlsource import YamlError
+if TYPE_CHECKING:  # the record machinery (pydantic, pandas) is imported by the commands that need it
+    from .records import ValidationReport
 
 
 class CliError(Exception):
@@ -58,12 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_problems(report: ValidationReport, stream) -> None:
+def _print_problems(report: "ValidationReport", stream) -> None:
     for problem in sorted(report.problems, key=lambda p: (p.severity != "error", p.file, p.line or 0)):
         print(problem.format(), file=stream)
 
 
-def _summary(report: ValidationReport) -> str:
+def _summary(report: "ValidationReport") -> str:
     return (f"{report.root}: {len(report.records)} record(s), {len(report.errors)} error(s), "
             f"{len(report.warnings)} warning(s)")
 
@@ -86,7 +85,9 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _checked(path: str) -> ValidationReport:
+def _checked(path: str) -> "ValidationReport":
+    from .records import validate_evidence
+
     try:
         return validate_evidence(path)
     except FileNotFoundError as exc:
@@ -98,6 +99,8 @@ def _load(path: str):
     if not report.ok:
         _print_problems(report, sys.stderr)
         raise CliError(_summary(report) + ". Fix the errors above first (netevidence validate).")
+    from .evidence import evidence_from_report
+
     return evidence_from_report(report)
 
 
@@ -184,12 +187,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CliError, EvidenceError, YamlError) as exc:
-        print(f"netevidence: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"netevidence: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        from .records import EvidenceError
+        from .records.yamlsource import YamlError
+
+        if isinstance(exc, (CliError, EvidenceError, YamlError)):
+            print(f"netevidence: {exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, OSError):
+            print(f"netevidence: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Method", "Scenario", "SimulationResult", "SimulationSpec", "generate", "load_spec", "run_tasks",
+from .tasks import run_tasks
+
+__all__ = ["Method", "Scenario", "SimulationResult", "SimulationSpec", "generate", "load_spec",
            "scenarios_grid", "simulate", "spec_from_dict"]
 
 MEASURES = ("generic", "MD", "logOR")
@@ -270,47 +272,12 @@ def _collect(spec: SimulationSpec, tasks, parts: Sequence[np.ndarray]) -> Simula
 # --------------------------------------------------------------------------- running on Dask
 
 
-def run_tasks(fn, args: Sequence[tuple], scheduler=None, progress: bool = False) -> list:
-    """Evaluate ``fn(*a)`` for every ``a`` of ``args`` on Dask and return the results in the order of ``args``.
-
-    ``scheduler``: None or ``"threads"`` (local threaded scheduler), ``"sync"``, ``"processes"``, the
-    address of a ``dask.distributed`` scheduler (``"tcp://host:8786"``) or a ``distributed.Client``.
-    ``progress`` shows a progress bar on standard error.
-    """
-    import dask
-
-    if scheduler is None or scheduler in ("threads", "sync", "synchronous", "processes"):
-        tasks = [dask.delayed(fn, pure=True)(*a) for a in args]
-        if progress:
-            from dask.diagnostics import ProgressBar
-
-            with ProgressBar(out=_stderr()):
-                return list(dask.compute(*tasks, scheduler=scheduler or "threads"))
-        return list(dask.compute(*tasks, scheduler=scheduler or "threads"))
-    from distributed import Client, as_completed
-
-    client, own = (scheduler, False) if isinstance(scheduler, Client) else (Client(scheduler), True)
-    try:
-        futures = [client.submit(fn, *a, pure=False) for a in args]
-        if progress:
-            from tqdm import tqdm
-
-            for _ in tqdm(as_completed(futures), total=len(futures), desc="tasks", unit="task", file=_stderr()):
-                pass
-        return client.gather(futures)
-    finally:
-        if own:
-            client.close()
-
-
-def _stderr():
-    import sys
-
-    return sys.stderr
-
-
 def simulate(spec: SimulationSpec, *, scheduler=None, progress: bool = False) -> SimulationResult:
-    """Run a simulation study (see the module documentation) on the given Dask scheduler."""
+    """Run a simulation study (see the module documentation) on the given Dask scheduler.
+
+    ``scheduler``: None (Dask's local threaded scheduler), ``"sync"``, the address of a
+    ``dask.distributed`` scheduler or a ``distributed.Client`` (see :func:`netevidence.tasks.run_tasks`).
+    """
     tasks = _tasks(spec)
     parts = run_tasks(run_chunk, [(spec, s, c, n) for s, c, n in tasks], scheduler=scheduler, progress=progress)
     return _collect(spec, tasks, parts)
