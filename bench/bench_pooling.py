@@ -66,6 +66,12 @@ def generate(m: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return Y, V
 
 
+def cpu_time(fn) -> float:
+    t = time.process_time()
+    fn()
+    return time.process_time() - t
+
+
 def best_of(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -169,6 +175,10 @@ def main() -> None:
     t_ci = best_of(lambda: pool_many(Y, V, method="REML").tau2_ci_high, 1)
     print(f"netevidence pool_many REML: {t_reml:8.3f} s  {ours_reml:12,.0f} fits/s  "
           f"(all converged: {bool(res.converged.all())})")
+    cpu = min(cpu_time(lambda: pool_many(Y, V, method="REML")) for _ in range(3))
+    print(f"  CPU time (all threads): {1e9 * cpu / args.m:.0f} ns per fit = {args.m / cpu:,.0f} fits per CPU-second; "
+          f"{os.cpu_count()} cores; load average before the run {os.getloadavg()[0]:.1f} "
+          "(wall-clock rates fall when other jobs share the cores)")
     print(f"netevidence pool_many PM:   {t_pm:8.3f} s  {ours_pm:12,.0f} fits/s")
     print(f"netevidence pool_many REML incl. Q-profile CIs: {t_ci:8.3f} s  {args.m / t_ci:12,.0f} fits/s")
 

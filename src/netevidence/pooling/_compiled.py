@@ -188,8 +188,8 @@ def _accumulate_ypp(w, yi, mu, ypp):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
-    """(Restricted) maximum likelihood for every row.
+def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, se, conv):
+    """(Restricted) maximum likelihood for every row: tau^2, its standard error and convergence.
 
     ``q`` and ``trp`` are Cochran's Q and tr(P) at tau^2 = 0. The scan scale is U = max(tau2_HE, tau2_DL,
     sample variance of y (divisor k)), or the mean within-study variance when U = 0.
@@ -249,6 +249,24 @@ def ml_rows(Y, V, q, trp, scan, restricted, tol, max_iter, tau2, conv):
                     best_t, best_ll, best_cv, have = x, ll, cv, True
         tau2[r] = best_t
         conv[r] = best_cv
+        se[r] = _information_se(v, best_t, restricted, wk)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _information_se(v, t, restricted, w):
+    """sqrt(2 / tr(PP)) (REML) or sqrt(2 / sum w^2) (ML) at tau^2 = t (Harville, JASA, 1977)."""
+    _reciprocal_shift(v, t, w)
+    sw = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    for i in range(v.shape[0]):
+        wi = w[i]
+        sw += wi
+        s2 += wi * wi
+        s3 += wi * wi * wi
+    if restricted:
+        return math.sqrt(2.0 / (s2 - 2.0 * s3 / sw + (s2 / sw) ** 2))
+    return math.sqrt(2.0 / s2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

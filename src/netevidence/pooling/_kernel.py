@@ -165,21 +165,17 @@ def tau2_ml(Y, V, fe, *, restricted: bool, tol, max_iter):
     where it turns from positive to non-positive (and the region beyond the grid when it is still
     positive there) holds a local maximum, which the bracketed iteration then finds. tau^2 = 0 is a
     candidate when the score at 0 is <= 0. The candidate with the largest likelihood is returned.
-    The row loop is compiled (:mod:`netevidence.pooling._compiled`).
+    The standard error is sqrt(2 / tr(PP)) (REML) or sqrt(2 / sum w^2) (ML), the inverse expected
+    information at the estimate. The row loop is compiled (:mod:`netevidence.pooling._compiled`).
     """
     from . import _compiled
 
     n = Y.shape[0]
     tau2 = np.empty(n)
+    se = np.empty(n)
     conv = np.empty(n, dtype=bool)
     _compiled.ml_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), fe["q"], fe["trp"], SCAN, bool(restricted),
-                      float(tol), int(max_iter), tau2, conv)
-    w, sw, _, _ = _weighted(Y, V, tau2)
-    if restricted:
-        _, spp = _sum_pp(w, sw)
-        se = np.sqrt(2.0 / spp)
-    else:
-        se = np.sqrt(2.0 / (w * w).sum(axis=1))
+                      float(tol), int(max_iter), tau2, se, conv)
     return tau2, se, conv
 
 
