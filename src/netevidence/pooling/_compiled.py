@@ -280,3 +280,88 @@ def q_rows(Y, V, target, x0, tol, max_iter, out, conv):
             sc += V[r, i]
         sc /= k
         out[r], conv[r] = _root(KIND_Q, Y[r], V[r], target[r], max(x0[r], 0.0), 0.0, sc, tol, max_iter, wk)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def weighted_rows(Y, V, t, sw, mu, q, s2, s3, pct, percent):
+    """Per row, with w_i = 1/(v_i + t): sum w, the weighted mean, sum w (y - mu)^2, sum w^2, sum w^3 and,
+    when ``percent``, the weights in percent of their sum (into ``pct``)."""
+    n, k = Y.shape
+    w = np.empty(k)
+    for r in range(n):
+        y = Y[r]
+        _reciprocal_shift(V[r], t[r], w)
+        a = 0.0
+        b = 0.0
+        c2 = 0.0
+        c3 = 0.0
+        for i in range(k):
+            wi = w[i]
+            a += wi
+            b += wi * y[i]
+            c2 += wi * wi
+            c3 += wi * wi * wi
+        m = b / a
+        qq = 0.0
+        for i in range(k):
+            d = y[i] - m
+            qq += w[i] * d * d
+        sw[r] = a
+        mu[r] = m
+        q[r] = qq
+        s2[r] = c2
+        s3[r] = c3
+        if percent:
+            for i in range(k):
+                pct[r, i] = 100.0 * w[i] / a
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sj_rows(Y, V, tau2, se):
+    """Sidik and Jonkman (2005) for every row: one step from the sample variance (divisor k), with the
+    standard error of the quadratic form at the estimate."""
+    n, k = Y.shape
+    w = np.empty(k)
+    for r in range(n):
+        y = Y[r]
+        v = V[r]
+        sy = 0.0
+        for i in range(k):
+            sy += y[i]
+        ybar = sy / k
+        t0 = 0.0
+        for i in range(k):
+            t0 += (y[i] - ybar) * (y[i] - ybar)
+        t0 /= k
+        _reciprocal_shift(v, t0, w)
+        sw = 0.0
+        swy = 0.0
+        for i in range(k):
+            sw += w[i]
+            swy += w[i] * y[i]
+        mu = swy / sw
+        q = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        w2vv = 0.0
+        w3vv = 0.0
+        w2v = 0.0
+        w3v = 0.0
+        for i in range(k):
+            wi = w[i]
+            d = y[i] - mu
+            q += wi * d * d
+            w2 = wi * wi
+            w3 = w2 * wi
+            s2 += w2
+            s3 += w3
+            w2vv += w2 * v[i] * v[i]
+            w3vv += w3 * v[i] * v[i]
+            w2v += w2 * v[i]
+            w3v += w3 * v[i]
+        t = max(0.0, t0 * q / (k - 1))
+        a = w2vv - 2.0 * w3vv / sw + (w2v / sw) ** 2
+        b = w2v - 2.0 * w3v / sw + s2 * w2v / (sw * sw)
+        cc = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
+        tau2[r] = t
+        se[r] = t0 / (k - 1) * math.sqrt(2.0 * a + 4.0 * t * b + 2.0 * t * t * cc)

@@ -28,29 +28,40 @@ def _weighted(Y: np.ndarray, V: np.ndarray, t: np.ndarray):
     return w, sw, mu, r
 
 
-def _sum_pp(w: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(tr(P), sum(P * P)) for P = W - w w'/sum(w)."""
-    s2 = (w * w).sum(axis=1)
-    s3 = (w * w * w).sum(axis=1)
-    return sw - s2 / sw, s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
+def weighted_stats(Y: np.ndarray, V: np.ndarray, t: np.ndarray, percent: bool = False) -> dict[str, np.ndarray]:
+    """With w_i = 1/(v_i + t): sw = sum w, mu = sum w y / sw, q = sum w (y - mu)^2, s2 = sum w^2,
+    s3 = sum w^3 per row and, with ``percent``, the weights in percent (a compiled row loop: numpy's
+    reductions over a handful of studies per row cost more than the arithmetic)."""
+    from . import _compiled
+
+    n, k = Y.shape
+    out = {name: np.empty(n) for name in ("sw", "mu", "q", "s2", "s3")}
+    pct = np.empty((n, k)) if percent else np.empty((1, k))
+    _compiled.weighted_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), np.ascontiguousarray(t, dtype=float),
+                            out["sw"], out["mu"], out["q"], out["s2"], out["s3"], pct, bool(percent))
+    if percent:
+        out["weights"] = pct
+    return out
 
 
 # --------------------------------------------------------------------------- common-effect quantities
 
 
 def fe_stats(Y: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
-    """Cochran's Q with inverse-variance weights, tr(P) and the typical within-study variance.
+    """Cochran's Q with inverse-variance weights, tr(P), sum(P*P) and the typical within-study variance.
 
     The typical variance is vt = (k - 1) / tr(P) (Higgins and Thompson, Statistics in Medicine, 2002),
     the definition behind metafor's I^2.
     """
     k = Y.shape[1]
-    w, sw, mu, r = _weighted(Y, V, np.zeros(Y.shape[0]))
-    q = np.maximum(0.0, (w * r * r).sum(axis=1))
-    trp = sw - (w * w).sum(axis=1) / sw
+    st = weighted_stats(Y, V, np.zeros(Y.shape[0]))
+    sw, s2, s3 = st["sw"], st["s2"], st["s3"]
+    q = np.maximum(0.0, st["q"])
+    trp = sw - s2 / sw
+    spp = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = (k - 1) / trp if k > 1 else np.zeros_like(q)
-    return {"w": w, "sw": sw, "mu": mu, "r": r, "q": q, "trp": trp, "vt": vt}
+    return {"sw": sw, "q": q, "trp": trp, "spp": spp, "vt": vt}
 
 
 # --------------------------------------------------------------------------- non-iterative estimators
@@ -61,7 +72,7 @@ def tau2_dl(Y, V, fe):
     k = Y.shape[1]
     trp = fe["trp"]
     tau2 = np.maximum(0.0, (fe["q"] - (k - 1)) / trp)
-    _, spp = _sum_pp(fe["w"], fe["sw"])
+    spp = fe["spp"]
     se = np.sqrt(2.0 * (k - 1) + 4.0 * tau2 * trp + 2.0 * tau2**2 * spp) / trp
     return tau2, se
 
@@ -70,7 +81,7 @@ def tau2_hs(Y, V, fe):
     """Hunter and Schmidt (Methods of Meta-Analysis, 2004): (Q - k) / sum(w)."""
     k = Y.shape[1]
     tau2 = np.maximum(0.0, (fe["q"] - k) / fe["sw"])
-    _, spp = _sum_pp(fe["w"], fe["sw"])
+    spp = fe["spp"]
     se = np.sqrt(2.0 * (k - 1) + 4.0 * tau2 * fe["trp"] + 2.0 * tau2**2 * spp) / fe["sw"]
     return tau2, se
 
@@ -89,19 +100,16 @@ def tau2_he(Y, V):
 
 
 def tau2_sj(Y, V):
-    """Sidik and Jonkman (Journal of Biopharmaceutical Statistics, 2005), one step from the sample variance."""
-    k = Y.shape[1]
-    c = Y - Y.mean(axis=1)[:, None]
-    t0 = (c * c).sum(axis=1) / k
-    w, sw, _, r = _weighted(Y, V, t0)
-    tau2 = np.maximum(0.0, t0 * (w * r * r).sum(axis=1) / (k - 1))
-    w2 = w * w
-    w3 = w2 * w
-    s2, s3 = w2.sum(axis=1), w3.sum(axis=1)
-    a = (w2 * V * V).sum(axis=1) - 2.0 * (w3 * V * V).sum(axis=1) / sw + ((w2 * V).sum(axis=1) / sw) ** 2
-    b = (w2 * V).sum(axis=1) - 2.0 * (w3 * V).sum(axis=1) / sw + s2 * (w2 * V).sum(axis=1) / sw**2
-    cc = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
-    se = t0 / (k - 1) * np.sqrt(2.0 * a + 4.0 * tau2 * b + 2.0 * tau2**2 * cc)
+    """Sidik and Jonkman (Journal of Biopharmaceutical Statistics, 2005), one step from the sample variance.
+
+    The standard error is that of the quadratic form at the estimate; the row loop is compiled
+    (:func:`netevidence.pooling._compiled.sj_rows`).
+    """
+    from . import _compiled
+
+    n = Y.shape[0]
+    tau2, se = np.empty(n), np.empty(n)
+    _compiled.sj_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), tau2, se)
     return tau2, se
 
 
@@ -137,8 +145,7 @@ def tau2_pm(Y, V, fe, *, tol, max_iter):
     n = Y.shape[0]
     start, _ = tau2_dl(Y, V, fe)
     tau2, conv = solve_q(Y, V, fe["q"], np.full(n, float(k - 1)), start, tol=tol, max_iter=max_iter)
-    w, sw, _, _ = _weighted(Y, V, tau2)
-    se = np.sqrt(2.0 * k * k / (k - 1)) / sw
+    se = np.sqrt(2.0 * k * k / (k - 1)) / weighted_stats(Y, V, tau2)["sw"]
     return tau2, se, conv
 
 
@@ -218,7 +225,8 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
     else:
         tau2, tau2_se, conv = estimate_rows(Y, V, method, fe, tol=tol, max_iter=max_iter)
 
-    w, sw, mu, r = _weighted(Y, V, tau2)
+    st = weighted_stats(Y, V, tau2, percent=True)
+    sw, mu = st["sw"], st["mu"]
     se = np.sqrt(1.0 / sw)
     alpha = 1.0 - level
     if k == 1:
@@ -229,7 +237,7 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
         stat = mu / se
         pval = 2.0 * special.ndtr(-np.abs(stat))
     else:
-        rss = (w * r * r).sum(axis=1)
+        rss = st["q"]
         s2w = np.where(rss <= EPS, 0.0, rss / (k - 1))
         if ci == "adhoc":
             s2w = np.maximum(s2w, 1.0)
@@ -285,7 +293,7 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
         "q_df": np.full(n, k - 1, dtype=np.int64),
         "q_pval": q_pval,
         "vt": vt,
-        "weights": 100.0 * w / sw[:, None],
+        "weights": st["weights"],
         "converged": conv,
         "ci_used": ci,
     }
