@@ -175,3 +175,16 @@ def test_cli_simulate(tmp_path, capsys):
     assert main(["simulate", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml: scenarios.k must be whole numbers >= 2" in err and "Traceback" not in err
+
+
+def test_cli_unreachable_scheduler(tmp_path, capsys):
+    import dask
+
+    from netevidence.cli import main
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("methods: [DL/z]\nreplicates: 10\nscenarios: {k: 3, tau2: 0, within: {equal: 0.1}}\n")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main(["simulate", str(spec), "--scheduler", "tcp://127.0.0.1:9", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "could not reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err

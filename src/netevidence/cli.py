@@ -165,6 +165,11 @@ def _add_simulate(sub) -> None:
             result = simulate(spec, scheduler=args.scheduler, progress=not args.quiet)
         except ValueError as exc:
             raise CliError(str(exc)) from None
+        except OSError as exc:
+            if args.scheduler is None or exc.filename is not None:
+                raise  # a file error: reported by main()
+            raise CliError(f"could not reach the Dask scheduler at {args.scheduler}: {exc}. Fix: start it "
+                           "(dask scheduler / dask worker) or leave out --scheduler to run locally.") from None
         frame = result.to_frame()
         if args.out is None:
             print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
