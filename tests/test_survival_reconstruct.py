@@ -354,3 +354,46 @@ def test_tail_censoring_leaves_patients_for_the_last_drop():
     jt, js = km_step(r.time, r.event)
     assert js[-1] == 0.0 and jt[-1] == 20
     assert any("remain at risk for the curve's last drops" in s for s in r.diagnostics.notes)
+
+
+def test_radiant4_round_trips_every_arm_eight_ticks():
+    """RADIANT-4 (figures 2A and 2C), ten digitisations each as a person would make them (points dropped,
+    jitter on both axes, clicks out of order, survival in percent) with numbers at risk at 8 ticks. Every
+    arm of every digitisation: KM distance <= 0.02 + 2/n (horizontal tolerance of 3 SDs of the time
+    jitter) and Cox log HR within 0.07; the median within 7% wherever the true curve crosses 0.5 by more
+    than 3 SDs of the survival jitter (2A placebo crosses at 0.4970, 0.0030 below: jitter alone then
+    decides on which step the median falls)."""
+    digitiser = dict(sd_time=0.03, sd_survival=0.002, drop_fraction=0.05, n_swaps=3, percent=True)
+    h = 3 * digitiser["sd_time"]
+    failed = []
+    for fig in ("2A", "2C"):
+        d = rows(fig)
+        for seed in range(10):
+            rng = np.random.default_rng(seed)
+            rec = {}
+            for arm in ("everolimus", "placebo"):
+                x = d[d.arm == arm]
+                n = len(x)
+                ar = at_risk_table(x.time, np.round(np.linspace(0, x.time.max(), 9)[:8], 0))
+                r = reconstruct_ipd(digitise(km_corners(x.time, x.event), rng, **digitiser), n, at_risk=ar)
+                rec[arm] = r
+                dist = km_distance(x.time, x.event, r.time, r.event, h)
+                if dist > 0.02 + 2 / n:
+                    failed.append((fig, seed, arm, "KM", dist))
+                jt, js = km_step(x.time.to_numpy(), x.event.to_numpy())
+                kt, kr = kaplan_meier(x.time, x.event), kaplan_meier(r.time, r.event)
+                below = js[js <= 0.5]
+                clear = (0.5 - below[0] if below.size else js[-1] - 0.5) > 3 * digitiser["sd_survival"]
+                if np.isnan(kt.median):
+                    bad = not np.isnan(kr.median)
+                else:
+                    bad = np.isnan(kr.median) or abs(kr.median / kt.median - 1) > 0.07
+                if clear and bad:
+                    failed.append((fig, seed, arm, "median", kr.median, kt.median))
+            a, b = d[d.arm == "everolimus"], d[d.arm == "placebo"]
+            truth = compare_arms(a.time, a.event, b.time, b.event).log_hr
+            got = compare_arms(rec["everolimus"].time, rec["everolimus"].event,
+                               rec["placebo"].time, rec["placebo"].event).log_hr
+            if abs(got - truth) > 0.07:
+                failed.append((fig, seed, "log HR", got, truth))
+    assert not failed, failed
