@@ -34,6 +34,7 @@ validate: $(STAMP)
 	$(BIN)/netevidence validate evidence
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -160,3 +160,18 @@ def test_blocks_of_rows_do_not_change_results():
         np.testing.assert_array_equal(getattr(res, name)[picks], getattr(part, name))
     keep = ~np.isnan(Y[4097])
     assert pool(Y[4097][keep], V[4097][keep]).tau2 == res.tau2[4097]
+
+
+@pytest.mark.parametrize("method", ["REML", "PM"])
+def test_many_blocks_on_threads_identical_to_pool(method):
+    """Enough rows for several blocks (shared among threads): every row is still its own pool() fit."""
+    rng = np.random.default_rng(11)
+    Y, V = random_padded(rng, 3 * 4096 + 17, 8, kmin=2)
+    res = pool_many(Y, V, method=method)
+    some = rng.choice(Y.shape[0], size=40, replace=False)
+    for i in some:
+        keep = ~np.isnan(Y[i])
+        one = pool(Y[i][keep], V[i][keep], method=method)
+        for name in ["estimate", "se", "tau2", "tau2_se", "q", "converged", "tau2_ci_low", "tau2_ci_high"]:
+            assert getattr(one, name) == getattr(res, name)[i], (i, name)
+    assert res.converged.all()

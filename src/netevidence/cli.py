@@ -9,12 +9,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .evidence import evidence_from_report
 from .output import OutputError
-from .records import EvidenceError, ValidationReport, validate_evidence
-from .records.yamlsource import YamlError
+
+if TYPE_CHECKING:  # the record machinery (pydantic, pandas) is imported by the commands that need it
+    from .records import ValidationReport
 
 
 class CliError(Exception):
@@ -60,15 +60,16 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: the site being replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_report)
+    _add_simulate(sub)
     return parser
 
 
-def _print_problems(report: ValidationReport, stream) -> None:
+def _print_problems(report: "ValidationReport", stream) -> None:
     for problem in sorted(report.problems, key=lambda p: (p.severity != "error", p.file, p.line or 0)):
         print(problem.format(), file=stream)
 
 
-def _summary(report: ValidationReport) -> str:
+def _summary(report: "ValidationReport") -> str:
     return (f"{report.root}: {len(report.records)} record(s), {len(report.errors)} error(s), "
             f"{len(report.warnings)} warning(s)")
 
@@ -110,7 +111,9 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _checked(path: str, quiet: bool = True) -> ValidationReport:
+def _checked(path: str, quiet: bool = True) -> "ValidationReport":
+    from .records import validate_evidence
+
     try:
         return validate_evidence(path, progress=_progress_bar(quiet))
     except FileNotFoundError as exc:
@@ -122,6 +125,8 @@ def _load(path: str, quiet: bool = True):
     if not report.ok:
         _print_problems(report, sys.stderr)
         raise CliError(_summary(report) + ". Fix the errors above first (netevidence validate).")
+    from .evidence import evidence_from_report
+
     return evidence_from_report(report)
 
 
@@ -175,16 +180,56 @@ def _reconstruct(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_simulate(sub) -> None:
+    """The ``simulate`` subcommand: a simulation study from a YAML specification, on Dask."""
+
+    def run(args: argparse.Namespace) -> int:
+        from .output import atomic_file
+        from .simulate import load_spec, simulate
+
+        try:
+            spec = load_spec(args.spec)
+            result = simulate(spec, scheduler=args.scheduler, progress=not args.quiet)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            if args.scheduler is None or exc.filename is not None:
+                raise  # a file error: reported by main()
+            raise CliError(f"could not reach the Dask scheduler at {args.scheduler}: {exc}. Fix: start it "
+                           "(dask scheduler / dask worker) or leave out --scheduler to run locally.") from None
+        frame = result.to_frame()
+        if args.out is None:
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        else:
+            with atomic_file(args.out) as staging:
+                frame.to_csv(staging, index=False, float_format="%.17g")
+            print(f"wrote {len(frame)} rows ({len(spec.scenarios)} scenarios x {len(spec.methods)} methods) to {args.out}")
+        return 0
+
+    p = sub.add_parser("simulate", help="run a simulation study of estimators and CI methods (on Dask)")
+    p.add_argument("spec", type=Path, help="YAML specification: scenarios, methods, replicates, seed")
+    p.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address, e.g. tcp://host:8786 (default: local threads)")
+    p.add_argument("--out", type=Path, default=None, help="CSV of the results (default: print a table)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CliError, EvidenceError, YamlError, OutputError) as exc:
-        print(f"netevidence: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"netevidence: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        from .records import EvidenceError
+        from .records.yamlsource import YamlError
+
+        if isinstance(exc, (CliError, EvidenceError, YamlError, OutputError)):
+            print(f"netevidence: {exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, OSError):
+            print(f"netevidence: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

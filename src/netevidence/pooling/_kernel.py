@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._solve import bracketed_root
 
 EPS = np.finfo(float).eps
 
@@ -29,29 +28,40 @@ def _weighted(Y: np.ndarray, V: np.ndarray, t: np.ndarray):
     return w, sw, mu, r
 
 
-def _sum_pp(w: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(tr(P), sum(P * P)) for P = W - w w'/sum(w)."""
-    s2 = (w * w).sum(axis=1)
-    s3 = (w * w * w).sum(axis=1)
-    return sw - s2 / sw, s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
+def weighted_stats(Y: np.ndarray, V: np.ndarray, t: np.ndarray, percent: bool = False) -> dict[str, np.ndarray]:
+    """With w_i = 1/(v_i + t): sw = sum w, mu = sum w y / sw, q = sum w (y - mu)^2, s2 = sum w^2,
+    s3 = sum w^3 per row and, with ``percent``, the weights in percent (a compiled row loop: numpy's
+    reductions over a handful of studies per row cost more than the arithmetic)."""
+    from . import _compiled
+
+    n, k = Y.shape
+    out = {name: np.empty(n) for name in ("sw", "mu", "q", "s2", "s3")}
+    pct = np.empty((n, k)) if percent else np.empty((1, k))
+    _compiled.weighted_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), np.ascontiguousarray(t, dtype=float),
+                            out["sw"], out["mu"], out["q"], out["s2"], out["s3"], pct, bool(percent))
+    if percent:
+        out["weights"] = pct
+    return out
 
 
 # --------------------------------------------------------------------------- common-effect quantities
 
 
 def fe_stats(Y: np.ndarray, V: np.ndarray) -> dict[str, np.ndarray]:
-    """Cochran's Q with inverse-variance weights, tr(P) and the typical within-study variance.
+    """Cochran's Q with inverse-variance weights, tr(P), sum(P*P) and the typical within-study variance.
 
     The typical variance is vt = (k - 1) / tr(P) (Higgins and Thompson, Statistics in Medicine, 2002),
     the definition behind metafor's I^2.
     """
     k = Y.shape[1]
-    w, sw, mu, r = _weighted(Y, V, np.zeros(Y.shape[0]))
-    q = np.maximum(0.0, (w * r * r).sum(axis=1))
-    trp = sw - (w * w).sum(axis=1) / sw
+    st = weighted_stats(Y, V, np.zeros(Y.shape[0]))
+    sw, s2, s3 = st["sw"], st["s2"], st["s3"]
+    q = np.maximum(0.0, st["q"])
+    trp = sw - s2 / sw
+    spp = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = (k - 1) / trp if k > 1 else np.zeros_like(q)
-    return {"w": w, "sw": sw, "mu": mu, "r": r, "q": q, "trp": trp, "vt": vt}
+    return {"sw": sw, "q": q, "trp": trp, "spp": spp, "vt": vt}
 
 
 # --------------------------------------------------------------------------- non-iterative estimators
@@ -62,7 +72,7 @@ def tau2_dl(Y, V, fe):
     k = Y.shape[1]
     trp = fe["trp"]
     tau2 = np.maximum(0.0, (fe["q"] - (k - 1)) / trp)
-    _, spp = _sum_pp(fe["w"], fe["sw"])
+    spp = fe["spp"]
     se = np.sqrt(2.0 * (k - 1) + 4.0 * tau2 * trp + 2.0 * tau2**2 * spp) / trp
     return tau2, se
 
@@ -71,7 +81,7 @@ def tau2_hs(Y, V, fe):
     """Hunter and Schmidt (Methods of Meta-Analysis, 2004): (Q - k) / sum(w)."""
     k = Y.shape[1]
     tau2 = np.maximum(0.0, (fe["q"] - k) / fe["sw"])
-    _, spp = _sum_pp(fe["w"], fe["sw"])
+    spp = fe["spp"]
     se = np.sqrt(2.0 * (k - 1) + 4.0 * tau2 * fe["trp"] + 2.0 * tau2**2 * spp) / fe["sw"]
     return tau2, se
 
@@ -90,42 +100,20 @@ def tau2_he(Y, V):
 
 
 def tau2_sj(Y, V):
-    """Sidik and Jonkman (Journal of Biopharmaceutical Statistics, 2005), one step from the sample variance."""
-    k = Y.shape[1]
-    c = Y - Y.mean(axis=1)[:, None]
-    t0 = (c * c).sum(axis=1) / k
-    w, sw, _, r = _weighted(Y, V, t0)
-    tau2 = np.maximum(0.0, t0 * (w * r * r).sum(axis=1) / (k - 1))
-    w2 = w * w
-    w3 = w2 * w
-    s2, s3 = w2.sum(axis=1), w3.sum(axis=1)
-    a = (w2 * V * V).sum(axis=1) - 2.0 * (w3 * V * V).sum(axis=1) / sw + ((w2 * V).sum(axis=1) / sw) ** 2
-    b = (w2 * V).sum(axis=1) - 2.0 * (w3 * V).sum(axis=1) / sw + s2 * (w2 * V).sum(axis=1) / sw**2
-    cc = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
-    se = t0 / (k - 1) * np.sqrt(2.0 * a + 4.0 * tau2 * b + 2.0 * tau2**2 * cc)
+    """Sidik and Jonkman (Journal of Biopharmaceutical Statistics, 2005), one step from the sample variance.
+
+    The standard error is that of the quadratic form at the estimate; the row loop is compiled
+    (:func:`netevidence.pooling._compiled.sj_rows`).
+    """
+    from . import _compiled
+
+    n = Y.shape[0]
+    tau2, se = np.empty(n), np.empty(n)
+    _compiled.sj_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), tau2, se)
     return tau2, se
 
 
 # --------------------------------------------------------------------------- iterative estimators
-
-
-def q_step(Y: np.ndarray, V: np.ndarray, target: np.ndarray):
-    """Step function for Q(tau^2) = target.
-
-    Newton's method on 1/target - 1/Q(tau^2), which is nearly linear in tau^2 where Q behaves like
-    c/(tau^2 + a); dQ/dtau^2 = -sum (w_i r_i)^2. The sign is that of Q - target. Only rows with
-    Q(0) > target > 0 are solved, so Q and its derivative stay positive.
-    """
-
-    def fn(rows, x):
-        w, _, _, r = _weighted(Y[rows], V[rows], x)
-        wr = w * r
-        q = (wr * r).sum(axis=1)
-        t = target[rows]
-        d = (wr * wr).sum(axis=1)
-        return q - t, q * (q - t) / (t * d)
-
-    return fn
 
 
 def solve_q(Y, V, q0, target, start, *, tol, max_iter):
@@ -135,10 +123,13 @@ def solve_q(Y, V, q0, target, start, *, tol, max_iter):
     conv = np.ones(n, dtype=bool)
     rows = np.flatnonzero(q0 > target)
     if rows.size:
-        fn = q_step(Y[rows], V[rows], target[rows])
-        scale = V[rows].mean(axis=1)
-        x, c = bracketed_root(fn, np.maximum(start[rows], 0.0), np.zeros(rows.size), scale,
-                              tol=tol, max_iter=max_iter)
+        from . import _compiled
+
+        x = np.empty(rows.size)
+        c = np.empty(rows.size, dtype=bool)
+        sub = rows.size < n
+        _compiled.q_rows(Y[rows] if sub else Y, V[rows] if sub else V, np.ascontiguousarray(target[rows]),
+                         np.ascontiguousarray(start[rows]), float(tol), int(max_iter), x, c)
         out[rows] = x
         conv[rows] = c
     return out, conv
@@ -154,35 +145,8 @@ def tau2_pm(Y, V, fe, *, tol, max_iter):
     n = Y.shape[0]
     start, _ = tau2_dl(Y, V, fe)
     tau2, conv = solve_q(Y, V, fe["q"], np.full(n, float(k - 1)), start, tol=tol, max_iter=max_iter)
-    w, sw, _, _ = _weighted(Y, V, tau2)
-    se = np.sqrt(2.0 * k * k / (k - 1)) / sw
+    se = np.sqrt(2.0 * k * k / (k - 1)) / weighted_stats(Y, V, tau2)["sw"]
     return tau2, se, conv
-
-
-def _score_step(Y, V, restricted: bool):
-    """Newton step for the (restricted) log-likelihood in tau^2, Fisher scoring where it is not concave.
-
-    With u = P y: the score is (y'PPy - tr(P)) / 2 (REML) or (y'PPy - sum w) / 2 (ML); its derivative is
-    (tr(PP) - 2 y'PPPy) / 2 (REML) or (sum w^2 - 2 y'PPPy) / 2 (ML), the expected information
-    tr(PP) / 2 or sum(w^2) / 2 (Harville, JASA, 1977), and y'PPPy = sum w u^2 - (sum w u)^2 / sum w.
-    """
-
-    def fn(rows, x):
-        w, sw, _, r = _weighted(Y[rows], V[rows], x)
-        u = w * r
-        wu = w * u
-        ypp = (u * u).sum(axis=1)
-        yppp = (wu * u).sum(axis=1) - wu.sum(axis=1) ** 2 / sw
-        if restricted:
-            trp, info = _sum_pp(w, sw)
-            g = ypp - trp
-        else:
-            info = (w * w).sum(axis=1)
-            g = ypp - sw
-        curv = 2.0 * yppp - info
-        return g, g / np.where(curv > 0, curv, info)
-
-    return fn
 
 
 def loglik(Y, V, tau2, restricted: bool) -> np.ndarray:
@@ -200,18 +164,6 @@ def loglik(Y, V, tau2, restricted: bool) -> np.ndarray:
 SCAN = np.array([0.002, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.65, 1.0, 1.5, 2.5, 5.0])
 
 
-def _score_sign_grid(Y, V, grid, restricted: bool) -> np.ndarray:
-    """Whether the (restricted) score is positive at each tau^2 of ``grid`` (n, G), for every row."""
-    W = 1.0 / (V[:, None, :] + grid[:, :, None])
-    sw = W.sum(axis=2)
-    mu = (W * Y[:, None, :]).sum(axis=2) / sw
-    U = W * (Y[:, None, :] - mu[:, :, None])
-    ypp = (U * U).sum(axis=2)
-    if restricted:
-        return ypp > sw - (W * W).sum(axis=2) / sw
-    return ypp > sw
-
-
 def tau2_ml(Y, V, fe, *, restricted: bool, tol, max_iter):
     """(Restricted) maximum likelihood by safeguarded Newton/Fisher scoring (Viechtbauer, JEBS, 2005).
 
@@ -220,45 +172,17 @@ def tau2_ml(Y, V, fe, *, restricted: bool, tol, max_iter):
     where it turns from positive to non-positive (and the region beyond the grid when it is still
     positive there) holds a local maximum, which the bracketed iteration then finds. tau^2 = 0 is a
     candidate when the score at 0 is <= 0. The candidate with the largest likelihood is returned.
+    The standard error is sqrt(2 / tr(PP)) (REML) or sqrt(2 / sum w^2) (ML), the inverse expected
+    information at the estimate. The row loop is compiled (:mod:`netevidence.pooling._compiled`).
     """
-    n, k = Y.shape
-    he, _ = tau2_he(Y, V)
-    dl, _ = tau2_dl(Y, V, fe)
-    c = Y - Y.mean(axis=1)[:, None]
-    u = np.maximum(np.maximum(he, dl), (c * c).sum(axis=1) / k)
-    scale = V.mean(axis=1)
-    u = np.where(u > 0, u, scale)
-    grid = np.concatenate([np.zeros((n, 1)), u[:, None] * SCAN[None, :]], axis=1)
-    G = grid.shape[1]
-    pos = _score_sign_grid(Y, V, grid, restricted)
-    cross = np.zeros((n, G), dtype=bool)
-    cross[:, :-1] = pos[:, :-1] & ~pos[:, 1:]
-    cross[:, -1] = pos[:, -1]
-    pr, pj = np.nonzero(cross)
-    lo = grid[pr, pj]
-    fn = _score_step(Y[pr], V[pr], restricted)
-    x, cv = bracketed_root(fn, lo, lo, scale[pr], tol=tol, max_iter=max_iter)
-    ll = loglik(Y[pr], V[pr], x, restricted)
-    zero_rows = np.flatnonzero(~pos[:, 0])
-    ll0 = loglik(Y[zero_rows], V[zero_rows], np.zeros(zero_rows.size), restricted)
-    cand_row = np.concatenate([zero_rows, pr])
-    cand_tau = np.concatenate([np.zeros(zero_rows.size), x])
-    cand_ll = np.concatenate([ll0, ll])
-    cand_cv = np.concatenate([np.ones(zero_rows.size, dtype=bool), cv])
-    order = np.lexsort((-cand_ll, cand_row))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = cand_row[order][1:] != cand_row[order][:-1]
-    best = order[first]
-    tau2 = np.zeros(n)
-    conv = np.ones(n, dtype=bool)
-    tau2[cand_row[best]] = cand_tau[best]
-    conv[cand_row[best]] = cand_cv[best]
-    w, sw, _, _ = _weighted(Y, V, tau2)
-    if restricted:
-        _, spp = _sum_pp(w, sw)
-        se = np.sqrt(2.0 / spp)
-    else:
-        se = np.sqrt(2.0 / (w * w).sum(axis=1))
+    from . import _compiled
+
+    n = Y.shape[0]
+    tau2 = np.empty(n)
+    se = np.empty(n)
+    conv = np.empty(n, dtype=bool)
+    _compiled.ml_rows(np.ascontiguousarray(Y), np.ascontiguousarray(V), fe["q"], fe["trp"], SCAN, bool(restricted),
+                      float(tol), int(max_iter), tau2, se, conv)
     return tau2, se, conv
 
 
@@ -301,7 +225,8 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
     else:
         tau2, tau2_se, conv = estimate_rows(Y, V, method, fe, tol=tol, max_iter=max_iter)
 
-    w, sw, mu, r = _weighted(Y, V, tau2)
+    st = weighted_stats(Y, V, tau2, percent=True)
+    sw, mu = st["sw"], st["mu"]
     se = np.sqrt(1.0 / sw)
     alpha = 1.0 - level
     if k == 1:
@@ -312,7 +237,7 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
         stat = mu / se
         pval = 2.0 * special.ndtr(-np.abs(stat))
     else:
-        rss = (w * r * r).sum(axis=1)
+        rss = st["q"]
         s2w = np.where(rss <= EPS, 0.0, rss / (k - 1))
         if ci == "adhoc":
             s2w = np.maximum(s2w, 1.0)
@@ -368,7 +293,7 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
         "q_df": np.full(n, k - 1, dtype=np.int64),
         "q_pval": q_pval,
         "vt": vt,
-        "weights": 100.0 * w / sw[:, None],
+        "weights": st["weights"],
         "converged": conv,
         "ci_used": ci,
     }

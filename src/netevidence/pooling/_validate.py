@@ -152,6 +152,9 @@ def batch_arrays(Y, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(f"Y and V must be two-dimensional (m meta-analyses x k studies); got {Ya.shape} and {Va.shape}")
     if Ya.shape != Va.shape:
         raise ValueError(f"Y and V must have the same shape; got {Ya.shape} and {Va.shape}")
+    if np.isfinite(Ya).all() and np.isfinite(Va).all() and (Va > 0).all():
+        # No padding and every value valid: the usual case, checked in three passes.
+        return Ya.copy(), Va.copy(), np.ones(Ya.shape, dtype=bool)
     ny = np.isnan(Ya)
     nv = np.isnan(Va)
     odd = ny != nv

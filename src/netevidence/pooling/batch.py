@@ -9,6 +9,8 @@ those of ``pool(Y[i][keep], V[i][keep], ...)``. The Q-profile intervals (``tau2_
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -23,6 +25,35 @@ from ._validate import batch_arrays, check_options
 __all__ = ["pool_many", "PoolManyResult", "BatchPrediction"]
 
 CHUNK = 4096
+
+
+def _workers() -> int:
+    """Threads available to this process (the compiled loops and numpy's ufuncs release the GIL)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def _blocks(mask: np.ndarray, Y: np.ndarray, V: np.ndarray):
+    """(row indices, Y block, V block) of at most CHUNK rows of equal k, packed without padding."""
+    for idx_all, Y_all, V_all in _groups(mask, Y, V):
+        for start in range(0, Y_all.shape[0], CHUNK):
+            stop = start + CHUNK
+            idx = slice(start, min(stop, Y_all.shape[0])) if idx_all is None else idx_all[start:stop]
+            yield idx, Y_all[start:stop], V_all[start:stop]
+
+
+def _run(job: Callable, blocks: list) -> None:
+    """Call ``job`` on every block, on as many threads as there are cores (rows are independent)."""
+    n = min(_workers(), len(blocks))
+    if n <= 1:
+        for b in blocks:
+            job(*b)
+        return
+    with ThreadPoolExecutor(max_workers=n) as ex:
+        for _ in ex.map(lambda b: job(*b), blocks):
+            pass
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -92,13 +123,14 @@ class PoolManyResult:
     def _intervals(self) -> dict[str, np.ndarray]:
         m = len(self)
         out = {f: np.empty(m) for f in INTERVAL_FIELDS}
-        for idx_all, Y_all, V_all in _groups(self.Y, self.V):
-            for start in range(0, idx_all.size, CHUNK):
-                idx = idx_all[start:start + CHUNK]
-                iv = interval_rows(Y_all[start:start + CHUNK], V_all[start:start + CHUNK], self.q[idx],
-                                   self._vt[idx], level=self.level, tol=self._tol, max_iter=self._max_iter)
-                for f in INTERVAL_FIELDS:
-                    out[f][idx] = iv[f]
+
+        def job(idx, Yg, Vg):
+            iv = interval_rows(Yg, Vg, self.q[idx], self._vt[idx], level=self.level, tol=self._tol,
+                               max_iter=self._max_iter)
+            for f in INTERVAL_FIELDS:
+                out[f][idx] = iv[f]
+
+        _run(job, list(_blocks(~np.isnan(self.Y), self.Y, self.V)))
         return {f: _ro(a) for f, a in out.items()}
 
     tau2_ci_low = property(lambda self: self._intervals["tau2_ci_low"], doc="Q-profile lower bound of tau^2")
@@ -127,23 +159,21 @@ class PoolManyResult:
         return pd.DataFrame({c: getattr(self, c) for c in cols})
 
 
-def _groups(Y: np.ndarray, V: np.ndarray):
-    """Yield (row indices, packed Y, packed V) for each number of studies present."""
-    mask = ~np.isnan(Y)
+def _groups(mask: np.ndarray, Y: np.ndarray, V: np.ndarray):
+    """Yield (row indices, packed Y, packed V) for each number of studies present (``mask``: real studies).
+
+    Without padding the whole arrays come back at once, with ``None`` for "all rows".
+    """
+    if mask.all():
+        yield None, Y, V
+        return
     kk = mask.sum(axis=1)
-    padded = not mask.all()
-    if padded:
-        order = np.argsort(~mask, axis=1, kind="stable")
-        Yp = np.take_along_axis(Y, order, axis=1)
-        Vp = np.take_along_axis(V, order, axis=1)
-    else:
-        Yp, Vp = Y, V
+    order = np.argsort(~mask, axis=1, kind="stable")
+    Yp = np.take_along_axis(Y, order, axis=1)
+    Vp = np.take_along_axis(V, order, axis=1)
     for k in np.unique(kk):
         idx = np.flatnonzero(kk == k)
-        if idx.size == Y.shape[0] and k == Y.shape[1]:
-            yield idx, Yp, Vp
-        else:
-            yield idx, np.ascontiguousarray(Yp[idx, :k]), np.ascontiguousarray(Vp[idx, :k])
+        yield idx, np.ascontiguousarray(Yp[idx, :k]), np.ascontiguousarray(Vp[idx, :k])
 
 
 def pool_many(
@@ -169,24 +199,25 @@ def pool_many(
     res["vt"] = np.empty(m)
     q_df = np.empty(m, dtype=np.int64)
     conv = np.empty(m, dtype=bool)
-    W = np.full((m, K), np.nan)
-    packed_w = np.full((m, K), np.nan)
-    for idx_all, Y_all, V_all in _groups(Ya, Va):
-        # Blocks of rows keep the temporaries small enough to stay in cache; rows are independent.
-        for start in range(0, idx_all.size, CHUNK):
-            idx = idx_all[start:start + CHUNK]
-            Yg, Vg = Y_all[start:start + CHUNK], V_all[start:start + CHUNK]
-            out = _kernel.fit_rows(Yg, Vg, method=method, ci=ci, level=float(level), pi=pi, i2=i2,
-                                   tau2_fixed=tau2, tol=tol, max_iter=int(max_iter))
-            for f in SCALAR_FIELDS:
-                res[f][idx] = out[f]
-            res["vt"][idx] = out["vt"]
-            q_df[idx] = out["q_df"]
-            conv[idx] = out["converged"]
-            packed_w[idx, : Yg.shape[1]] = out["weights"]
-    if mask.all():
+    full = bool(mask.all())
+    packed_w = np.empty((m, K)) if full else np.full((m, K), np.nan)
+
+    def job(idx, Yg, Vg):
+        out = _kernel.fit_rows(Yg, Vg, method=method, ci=ci, level=float(level), pi=pi, i2=i2,
+                               tau2_fixed=tau2, tol=tol, max_iter=int(max_iter))
+        for f in SCALAR_FIELDS:
+            res[f][idx] = out[f]
+        res["vt"][idx] = out["vt"]
+        q_df[idx] = out["q_df"]
+        conv[idx] = out["converged"]
+        packed_w[idx, : Yg.shape[1]] = out["weights"]
+
+    # Blocks of rows keep the temporaries small enough to stay in cache; rows are independent.
+    _run(job, list(_blocks(mask, Ya, Va)))
+    if full:
         W = packed_w
     else:
+        W = np.full((m, K), np.nan)
         order = np.argsort(~mask, axis=1, kind="stable")
         np.put_along_axis(W, order, packed_w, axis=1)
     vt = res.pop("vt")

@@ -72,9 +72,8 @@ def qprofile_rows(Y, V, q0, *, level, tol, max_iter):
     k = Y.shape[1]
 
     def solve(rows, targets):
-        fn = _kernel.q_step(Y[rows], V[rows], targets)
-        x, _ = bracketed_root(fn, np.zeros(rows.size), np.zeros(rows.size), V[rows].mean(axis=1),
-                              tol=tol, max_iter=max_iter)
+        x, _ = _kernel.solve_q(Y[rows], V[rows], np.full(rows.size, np.inf), targets, np.zeros(rows.size),
+                               tol=tol, max_iter=max_iter)
         return x
 
     return _qprofile_from(q0, k - 1, level, solve)

@@ -478,6 +478,7 @@ def gosh(
     chunk_size: int = 1 << 14,
     workers: int | None = None,
     labels: Sequence | None = None,
+    scheduler=None,
     **pool_options,
 ) -> GoshResult:
     """GOSH plot data: the model fitted to every non-empty subset of studies.
@@ -492,7 +493,10 @@ def gosh(
     Q-based ``(Q - df) / Q`` and ``Q / df`` (``pool(i2="q")``), as metafor's
     ``gosh()`` reports them (they differ from the tau^2-based values only in
     ``h2`` when Q < df); pass ``i2="tau2"`` for the other definition. Chunks run on ``workers`` threads (default:
-    the number of CPUs, at most 4); the numbers do not depend on it.
+    the number of CPUs, at most 4); the numbers do not depend on it. With ``scheduler`` (a
+    ``dask.distributed`` address or client, or a local Dask scheduler name) the chunks are Dask tasks
+    instead (:func:`netevidence.tasks.run_tasks`); the subsets are drawn before, so the result is the
+    same as the local run.
     """
     y, v = check_yi_vi(yi, vi, labels=labels)
     k = y.size
@@ -516,13 +520,26 @@ def gosh(
     if method in ("DL", "EE"):
         # metafor's gosh() reports the Q-based I^2 and H^2 for these models
         pool_options.setdefault("i2", "q")
-    fields = _gosh_fit(y, v, incl, sizes, method=method, chunk_size=chunk_size, workers=workers, **pool_options)
+    fields = _gosh_fit(y, v, incl, sizes, method=method, chunk_size=chunk_size, workers=workers,
+                       scheduler=scheduler, **pool_options)
     incl.setflags(write=False)
     sizes.setflags(write=False)
     return GoshResult(incl=incl, k=sizes, exact=exact, method=method, study=names, **fields)
 
 
-def _gosh_fit(y, v, incl, sizes, *, method, chunk_size, workers, **pool_options) -> dict[str, np.ndarray]:
+GOSH_FIELDS = ("estimate", "q", "i2", "h2", "tau2")
+
+
+def gosh_chunk(y, v, incl, method, pool_options) -> list[np.ndarray]:
+    """GOSH fields of subsets of equal size (rows of ``incl``), one pool_many call."""
+    j = int(incl[0].sum())
+    cols = np.nonzero(incl)[1].reshape(incl.shape[0], j)
+    out = pool_many(y[cols], v[cols], method=method, **pool_options)
+    return [np.asarray(getattr(out, f)) for f in GOSH_FIELDS]
+
+
+def _gosh_fit(y, v, incl, sizes, *, method, chunk_size, workers, scheduler=None,
+              **pool_options) -> dict[str, np.ndarray]:
     """Fit every subset; ``incl`` rows must be sorted by size.
 
     Rows of one size are packed without padding and handed to pool_many in
@@ -536,6 +553,16 @@ def _gosh_fit(y, v, incl, sizes, *, method, chunk_size, workers, **pool_options)
     for a, b in zip(np.r_[0, bounds], np.r_[bounds, n]):
         for lo in range(int(a), int(b), chunk_size):
             tasks.append((lo, min(int(b), lo + chunk_size), int(sizes[a])))
+
+    if scheduler is not None:
+        from ..tasks import run_tasks
+
+        parts = run_tasks(gosh_chunk, [(y, v, incl[lo:hi], method, pool_options) for lo, hi, _ in tasks],
+                          scheduler=scheduler)
+        for (lo, hi, _), part in zip(tasks, parts):
+            for f, a in zip(GOSH_FIELDS, part):
+                res[f][lo:hi] = a
+        return {f: _ro(a) for f, a in res.items()}
 
     def run(task):
         lo, hi, j = task
@@ -593,6 +620,7 @@ def permutation_test(
     n_iter: int = 1000,
     seed: int | None = None,
     labels: Sequence | None = None,
+    scheduler=None,
 ) -> PermutationTestResult:
     """Permutation test of the coefficients (metafor's ``permutest()``).
 
@@ -604,7 +632,9 @@ def permutation_test(
     the same for the omnibus statistic. ``exact=None`` chooses the exact test
     when it needs no more than ``n_iter`` fits; otherwise ``n_iter`` random
     permutations from generator ``seed`` are used, the first being the
-    observed data.
+    observed data. With ``scheduler`` (a ``dask.distributed`` address or client, or a local Dask
+    scheduler name) blocks of permutations are Dask tasks (:func:`netevidence.tasks.run_tasks`); the
+    permutations are drawn before, so the p-values equal those of the local run.
     """
     y, v = check_yi_vi(yi, vi, labels=labels)
     k = y.size
@@ -623,7 +653,7 @@ def permutation_test(
         use_exact = exact if exact is not None else n_exact <= n_iter
         if use_exact and k > 30:
             raise ValueError(f"an exact sign-flip test needs 2**{k} fits; use exact=False")
-        zs = []
+        blocks = []
         n_rows = n_exact if use_exact else n_iter
         for lo in range(0, n_rows, 1 << 16):
             hi = min(n_rows, lo + (1 << 16))
@@ -634,7 +664,13 @@ def permutation_test(
                 signs = rng.choice(np.array([-1.0, 1.0]), size=(hi - lo, k))
                 if lo == 0:
                     signs[0] = 1.0  # the observed data
-            zs.append(_signflip_stats(y, v, signs, method=method, ci=ci, level=level, tau2=tau2))
+            blocks.append((y, v, signs, method, ci, level, tau2))
+        if scheduler is None:
+            zs = [signflip_stats(*b) for b in blocks]
+        else:
+            from ..tasks import run_tasks
+
+            zs = run_tasks(signflip_stats, blocks, scheduler=scheduler)
         zperm = np.concatenate(zs)[:, None]
         # QM of an intercept-only model is the squared z (or t) statistic; under knha it is F(1, k - 1).
         qmperm = zperm[:, 0] ** 2
@@ -644,13 +680,16 @@ def permutation_test(
         if not use_exact:
             perms = np.array([rng.permutation(k) for _ in range(n_iter)])
             perms[0] = np.arange(k)
-        zperm = np.empty((len(perms), X.shape[1]))
-        qmperm = np.empty(len(perms))
-        for r, perm in enumerate(perms):
-            fit = meta_regression(y, v, X[perm], intercept=False, method=method, ci=ci, level=level,
-                                  tau2=tau2, btt=obs.btt)
-            zperm[r] = fit.statistic
-            qmperm[r] = fit.qm
+        blocks = [(y, v, X, perms[lo:lo + 1000], method, ci, level, tau2, obs.btt)
+                  for lo in range(0, len(perms), 1000)]
+        if scheduler is None:
+            parts = [permuted_regression_stats(*b) for b in blocks]
+        else:
+            from ..tasks import run_tasks
+
+            parts = run_tasks(permuted_regression_stats, blocks, scheduler=scheduler)
+        zperm = np.concatenate([z for z, _ in parts])
+        qmperm = np.concatenate([q for _, q in parts])
     pval = np.mean(np.abs(zperm) >= np.abs(obs.statistic) - _COMPTOL, axis=0)
     pval = np.minimum(pval, 1.0)
     qm_pval = float(np.mean(qmperm >= obs.qm - _COMPTOL))
@@ -668,7 +707,18 @@ def permutation_test(
     )
 
 
-def _signflip_stats(y, v, signs, *, method, ci, level, tau2) -> np.ndarray:
+def permuted_regression_stats(y, v, X, perms, method, ci, level, tau2, btt) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficient statistics and QM of the meta-regression with the rows of X permuted by each of ``perms``."""
+    zperm = np.empty((len(perms), X.shape[1]))
+    qmperm = np.empty(len(perms))
+    for r, perm in enumerate(perms):
+        fit = meta_regression(y, v, X[perm], intercept=False, method=method, ci=ci, level=level, tau2=tau2, btt=btt)
+        zperm[r] = fit.statistic
+        qmperm[r] = fit.qm
+    return zperm, qmperm
+
+
+def signflip_stats(y, v, signs, method, ci, level, tau2) -> np.ndarray:
     """Test statistic of the intercept-only model for each sign pattern, through pool_many."""
     Y = signs * y
     V = np.broadcast_to(v, Y.shape).copy()

@@ -178,6 +178,10 @@ def preprocess_curve(curve: pd.DataFrame, *, scale: str = "auto",
 
 
 STEEP = 0.5  # a drop is steep when its width (share of the time axis) is under half its height
+# The last drop after a horizontal stretch is vertical (an event at the end of follow-up) only when it is
+# narrower than this share of the time axis, far beyond a digitiser's click jitter; wider, it is the last
+# step with its lower corner missed, however steep.
+LAST_VERTICAL = 0.01
 
 
 def _unswap_steep_rises(t: np.ndarray, s: np.ndarray, passes: int = 3) -> tuple[np.ndarray, int]:
@@ -210,7 +214,7 @@ def _restore_corners(t: np.ndarray, s: np.ndarray, n: int | None = None) -> tupl
     To tell a missed corner from jitter on a horizontal stretch, its drop must be at least 3/4 of the steep
     drop after it or, when the arm size ``n`` is known, at least 3/4 of one event's step at that height
     with everybody still at risk (s_k / n). A sloping last segment after a horizontal stretch is the last
-    step with its lower corner missed."""
+    step with its lower corner missed, as is a steep one wider than ``LAST_VERTICAL`` of the time axis."""
     span = float(t[-1]) if t[-1] > 0 else 1.0
     dt = np.diff(t) / span
     ds = -np.diff(s)
@@ -223,7 +227,8 @@ def _restore_corners(t: np.ndarray, s: np.ndarray, n: int | None = None) -> tupl
     fix[:-1] = is_drop[:-1] & (dt[:-1] > 0) & is_steep[1:] & (dt[1:] <= 0.25 * dt[:-1]) & whole_step
     # the last segment has no next drop to show it; a sloping last drop that follows a horizontal stretch
     # (its start is an upper corner) is the last step with its lower corner missed
-    if len(dt) >= 2 and is_drop[-1] and not is_steep[-1] and dt[-2] > 0 and ds[-2] < 0.25 * ds[-1]:
+    if (len(dt) >= 2 and is_drop[-1] and (not is_steep[-1] or dt[-1] > LAST_VERTICAL) and dt[-2] > 0
+            and ds[-2] < 0.25 * ds[-1]):
         fix[-1] = True
     if not fix.any():
         return t, s, 0

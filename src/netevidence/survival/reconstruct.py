@@ -201,6 +201,42 @@ def _interval_pass(S: list, drop: list, lo: int, hi: int, n_start: int, km_start
     return _Pass(d, cen, n, km, events)
 
 
+def _last_interval_censoring(S: list, drop: list, lo: int, hi: int, n_i: int, km: float, bounds: np.ndarray,
+                             a: float, b: float, c: int) -> int:
+    """Censoring of the last interval when no total is published: at most ``c`` (the earlier rate spread
+    over the interval), but no more than lets the curve reach its last value.
+
+    Censoring spread evenly over the tail can empty the risk set before the curve's last drops, which
+    then get no events and leave the reconstructed curve above the digitised one (visibly when the curve
+    ends at 0 because the last patient had an event). When the curve's last value is missed by more than
+    half of one event's step there, the largest censoring count that reaches it is found by bisection
+    (fewer censored patients leave more at risk, so the final survival falls as ``c`` falls).
+    """
+    if c <= 0 or hi <= lo:
+        return c
+
+    def gap(cc: int) -> tuple[float, float]:
+        p = _interval_pass(S, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, cc), n_i)
+        # half the step of one event at the end of the interval, with the patients left at risk there
+        return p.km - S[hi - 1], 0.5 * p.km / max(p.n_end + 1, 1)
+
+    g, half = gap(c)
+    if g <= half:
+        return c
+    g0, half0 = gap(0)
+    if g0 > half0:  # even without censoring the curve cannot be reached: keep the spread censoring
+        return c
+    good, bad = 0, c
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        gm, hm = gap(mid)
+        if gm <= hm:
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
 def _bins(T: np.ndarray, lo: int, hi: int, end: float) -> np.ndarray:
     return np.concatenate((T[lo:hi], [end]))
 
@@ -365,6 +401,11 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         else:
             c = 0
         cap = n_i
+        c_rate = c
+        c = _last_interval_censoring(Sl, drop, lo, hi, n_i, km, bounds, a, b, c)
+        if c < c_rate:
+            notes.append(f"last interval: {c} censored instead of {c_rate} (the earlier censoring rate), so that "
+                         "patients remain at risk for the curve's last drops")
     p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
     d_all[lo:hi] = p.d
     cen_times.append(_applied_censor_times(bounds, a, b, c, p.cen))
