@@ -86,11 +86,13 @@ def check_study_values(yi: np.ndarray, vi: np.ndarray, where: str = "") -> None:
 def check_magnitudes(yi: np.ndarray, vi: np.ndarray, name) -> None:
     """Refuse values outside what double-precision pooling can hold (:data:`MAX_ABS_YI`, :data:`VI_RANGE`).
     ``name(i)`` says how the i-th offending value is named (flat index)."""
+    low, high = VI_RANGE
+    if yi.size == 0 or (max(-yi.min(), yi.max()) <= MAX_ABS_YI and vi.min() >= low and vi.max() <= high):
+        return  # three reductions in the usual case; the masks below only to name an offending value
     big_y = np.abs(yi) > MAX_ABS_YI
     if big_y.any():
         i = int(np.flatnonzero(big_y)[0])
         raise ValueError(f"{name(i)}: |yi| = {abs(yi.flat[i]):.3g} exceeds {MAX_ABS_YI:g}; {_RESCALE}")
-    low, high = VI_RANGE
     odd_v = (vi < low) | (vi > high)
     if odd_v.any():
         i = int(np.flatnonzero(odd_v)[0])
@@ -153,7 +155,9 @@ def batch_arrays(Y, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if Ya.shape != Va.shape:
         raise ValueError(f"Y and V must have the same shape; got {Ya.shape} and {Va.shape}")
     if np.isfinite(Ya).all() and np.isfinite(Va).all() and (Va > 0).all():
-        # No padding and every value valid: the usual case, checked in three passes.
+        # No padding and every value valid: the usual case, checked in a few passes.
+        k = Ya.shape[1]
+        check_magnitudes(Ya, Va, lambda i: f"row {i // k}, study {i % k}")
         return Ya.copy(), Va.copy(), np.ones(Ya.shape, dtype=bool)
     ny = np.isnan(Ya)
     nv = np.isnan(Va)
