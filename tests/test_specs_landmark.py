@@ -131,15 +131,27 @@ def test_shipped_landmark_analysis_labels_every_row():
     sel = res.selection
     landmark = sel[sel["statistic"] == "survival_at"]
     pooled = landmark[landmark["role"] == "study"]
-    assert set(pooled["derivation"]) <= {"ci", "greenwood", "n_at_risk"}
+    # the shipped analysis allows rung (d) explicitly, and every pooled row names its variance source
+    assert res.spec.model.survival_variance == ["ci", "greenwood", "n_at_risk", "n"]
+    assert set(pooled["derivation"]) <= {"ci", "greenwood", "n_at_risk", "n_no_censoring"}
+    assert pooled["derivation"].notna().all() and len(pooled) > 0
     shown = landmark[landmark["role"] == "shown"]
     for percent, reason in zip(shown["percent"], shown["reason"]):
-        # no allowed variance source; a survival of 0% or 100% has no log(-log) value to pool at all
-        assert ("allowed: ci, greenwood, n_at_risk" in reason
+        # a survival of 0% or 100% has no log(-log) value to pool; other rows lack every allowed source
+        assert ("allowed: ci, greenwood, n_at_risk, n" in reason
                 or (percent in (0.0, 100.0) and "has no finite log(-log) value" in reason)), reason
     for st in res.strata:
         studies = st.rows[st.rows["role"] == "study"]
         assert (st.fit is not None) == (len(studies) >= 2)
+        # every modality with at least two primary studies at this landmark is pooled as its own subgroup
+        counts = studies.groupby("group")["study_id"].nunique()
+        fitted = {g.group: g.k for g in st.group_fits}
+        for group, n in counts.items():
+            if n >= 2:
+                assert fitted.get(group, 0) >= 2, (st.title, group)
+        # the sensitivity analysis repeats the pool with the stricter sources only
+        if st.fit is not None and (studies["derivation"] == "n_no_censoring").any():
+            assert st.sensitivity["analysis"].str.contains("variance").any(), st.sensitivity["analysis"].tolist()
 
 
 def test_report_rows_name_their_variance_source_and_show_the_bayesian_pool(landmark_evidence, tmp_path):

@@ -110,8 +110,7 @@ def few_studies_methods(spec: AnalysisSpec) -> list[str]:
     if "survival_at" in stats:
         out.append("Landmark survival is analysed on the log(-log) scale; its variance comes from the first of "
                    f"{_list(RUNG_TEXT[r] for r in m.survival_variance)} that a study gives, and each pooled row "
-                   "records which. When rows of different sources are pooled, the sensitivity analyses repeat the "
-                   "pool with the stricter sources only.")
+                   "records which. The sensitivity analyses repeat each pool with the stricter sources only.")
     if m.proportion_model != "none" and stats & {"count", "proportion", "events"}:
         name = {"glmm": "the random-intercept logistic model (GLMM, exact binomial likelihood; the logit model "
                         "when the GLMM cannot be fitted, reported as such)",
