@@ -215,3 +215,43 @@ def test_write_tables_still_works(built, tmp_path):
     written = write_tables(ev, tmp_path / "tables")
     assert {p.name for p in written} >= {"outcomes.csv", "studies.csv"}
     assert all(p.is_file() for p in written)
+
+
+def test_analysis_pages_show_risk_of_bias_and_certainty(built):
+    ev, out, _, _ = built
+    html = (out / "analyses" / "symptom-response.html").read_text(encoding="utf-8")
+    for needle in ("Risk of bias of the pooled studies", "JBI case series checklist",
+                   "img/symptom-response-rob-1.png", "img/symptom-response-rob-1-summary.png",
+                   "Certainty of the evidence (GRADE)", "<th>Risk of bias</th>", "k = 3 &lt; 10: not assessable",
+                   "Not assessed: pickens-2021."):
+        assert needle in html, needle
+    assert re.search(r'<td class="rob rob-moderate">- moderate</td>', html)  # Braat 2020, JBI moderate
+    assert (out / "analyses" / "img" / "symptom-response-rob-1.png").is_file()
+
+
+def test_index_has_a_summary_of_findings_table_linking_each_row_to_its_analysis(built):
+    _, out, _, _ = built
+    index = (out / "index.html").read_text(encoding="utf-8")
+    section = index.split('id="summary-of-findings"', 1)[1].split('id="analyses"', 1)[0]
+    rows = re.findall(r"<tr><td><a href=\"([^\"]+)\">([^<]+)</a></td><td>([^<]+)</td><td><span class=\"certainty\">"
+                      r"([⊕◯]{4})</span> ([A-Za-z ]+)</td>", section)
+    assert rows, section[:500]
+    for href, outcome, participants, symbol, label in rows:
+        assert (out / href).is_file()
+        page = (out / href).read_text(encoding="utf-8")
+        assert f'<span class="certainty">{symbol}</span> {label}' in page
+    assert any(r[1] == "All studies" and r[2] == "56 (3 studies)" for r in rows)
+
+
+def test_a_population_without_numbers_or_provenance_gets_its_study_page(tmp_path):
+    text = (ROOT / "tests" / "fixtures" / "invalid" / "no-risk-of-bias.yaml").read_text()
+    text = text.replace("population:\n  patients: 20\n  arms: {sirt: 10, tae: 10}\n"
+                        "  provenance: {source: demo-2020, location: abstract, kind: primary, verified: true}\n",
+                        "population:\n  description: Adults with liver metastases\n")
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "demo-study.yaml").write_text(text)
+    ev = load_evidence(tmp_path / "ev")
+    assert ev.record("demo-study").population.provenance is None
+    write_site(ev, tmp_path / "site", analyses=None, cache_dir=None, build_time="x")
+    page = (tmp_path / "site" / "studies" / "demo-study.html").read_text(encoding="utf-8")
+    assert "Adults with liver metastases" in page

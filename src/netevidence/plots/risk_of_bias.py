@@ -49,7 +49,9 @@ def study_labels(table: pd.DataFrame) -> list[str]:
     out = []
     for key, multi in zip(keys, several):
         name, endpoints = names[key]
-        out.append(f"{name} ({endpoints.replace('+', ', ')})" if multi and endpoints else str(name))
+        parts = endpoints.split("+") if endpoints else []
+        shown = ", ".join(parts[:3]) + (f", +{len(parts) - 3} more" if len(parts) > 3 else "")
+        out.append(f"{name} ({shown})" if multi and parts else str(name))
     return out
 
 

@@ -202,5 +202,6 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
     warnings = [{"location": ":".join(str(x) for x in (record_location(evidence, {"file": w.file}), w.line, w.column)
                                       if x not in (None, "")),
                  "rule": w.rule, "message": w.message} for w in evidence.warnings]
+    sof = [{"question": c["title"], "rows": c.get("sof", [])} for c in contents if c.get("sof")]
     return {"studies": rows, "warnings": warnings, "n_outcomes": len(evidence.outcomes),
-            "summary": summary, "analyses": contents, "designs": sorted(designs.items())}
+            "summary": summary, "analyses": contents, "designs": sorted(designs.items()), "sof": sof}

@@ -88,8 +88,9 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
                "text": [(name, getattr(p, name)) for name in ("grade", "primary_site", "description")
                         if getattr(p, name, None)],
                "arms": dict(p.arms) if getattr(p, "arms", None) else {},
-               "source": pv.source, "location": pv.location or "", "kind": pv.kind, "verified": pv.verified,
-               "note": pv.note or ""}
+               "source": pv.source if pv else "", "location": (pv.location or "") if pv else "",
+               "kind": pv.kind if pv else "", "verified": pv.verified if pv else None,
+               "note": (pv.note or "") if pv else ""}
     sources = []
     used = set(evidence.outcomes.loc[evidence.outcomes["study_id"] == study_id, "source"]) | {rec.citation}
     used |= set(rec.sources)

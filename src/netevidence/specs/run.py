@@ -32,8 +32,9 @@ SHOWN_ROLES = ("study", "shown", "umbrella")
 ROW_COLUMNS = (
     "label", "detail", "group", "block", "role", "study_id", "study_name", "modality", "n", "events", "value", "low",
     "high", "yi", "vi", "weight", "measure", "statistic", "source", "location", "source_kind", "verified",
-    "file", "line", "reason", "row", "risk_of_bias",
+    "file", "line", "reason", "row",
 )
+APPRAISAL_COLUMNS = ("risk_of_bias",)  # the shared risk-of-bias level of the row's study (or None)
 RATIO_MEASURES = frozenset({"HR", "OR", "RR"})
 
 
@@ -321,7 +322,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         one = shown[pooled_mask]
         single = Prediction(*(float(one[c].iloc[0]) for c in ("value", "low", "high")), np.nan, np.nan)
         certainty = _certainty(spec, one, _SingleStudy(), single, measure)
-    rows = shown[[c for c in ROW_COLUMNS if c in shown.columns]].copy()
+    rows = shown[[c for c in ROW_COLUMNS + APPRAISAL_COLUMNS if c in shown.columns]].copy()
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
                    sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, certainty=certainty)
