@@ -121,3 +121,19 @@ def test_markup_in_a_record_is_shown_as_text(crawl):
     info = visited[(out / "studies" / "xss-test.html").resolve()]
     assert XSS_TITLE in info["text"]
     assert "Escaping <b>test</b> & co" in info["title"]
+
+
+def test_summary_of_findings_and_certainty_render_in_the_browser(crawl):
+    out, visited, _, _, _ = crawl
+    index = visited[(out / "index.html").resolve()]["text"]
+    assert "Summary of findings" in index
+    assert "Participants (studies)" in index and "⊕◯◯◯ Very low" in index
+    page = visited[(out / "analyses" / "symptom-response.html").resolve()]
+    assert "Certainty of the evidence (GRADE): ⊕◯◯◯ Very low" in page["text"]
+    assert "Risk of bias of the pooled studies" in page["text"]
+    sof_links = [link for link in index_links(visited, out) if link.endswith("symptom-response.html")]
+    assert sof_links
+
+
+def index_links(visited, out):
+    return [link for link in visited[(out / "index.html").resolve()]["links"] if "/analyses/" in link]
