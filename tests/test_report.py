@@ -255,3 +255,28 @@ def test_a_population_without_numbers_or_provenance_gets_its_study_page(tmp_path
     write_site(ev, tmp_path / "site", analyses=None, cache_dir=None, build_time="x")
     page = (tmp_path / "site" / "studies" / "demo-study.html").read_text(encoding="utf-8")
     assert "Adults with liver metastases" in page
+
+
+def test_summary_of_findings_is_exported_as_csv_beside_the_index(built):
+    import pandas as pd
+
+    _, out, _, _ = built
+    frame = pd.read_csv(out / "summary-of-findings.csv", keep_default_na=False)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="summary-of-findings.csv"' in index
+    section = index.split('id="summary-of-findings"', 1)[1].split('id="analyses"', 1)[0]
+    assert len(frame) == section.count('<td><a href="analyses/') > 0
+    assert set(frame["certainty_symbol"]) <= {"⊕⊕⊕⊕", "⊕⊕⊕◯", "⊕⊕◯◯", "⊕◯◯◯"}
+    for page in frame["page"]:
+        assert (out / page).is_file()
+
+
+def test_study_pages_show_the_risk_of_bias_assessment(built):
+    _, out, _, _ = built
+    page = (out / "studies" / "chen-2017.html").read_text(encoding="utf-8")
+    assert "<h3>ROBINS-I: Serious</h3>" in page
+    assert '<td class="rob rob-high">Serious</td>' in page and "Judged from the abstract" in page
+    assert re.search(r"<code>chen-2017\.yaml:\d+</code>", page)
+    netter = (out / "studies" / "netter-1.html").read_text(encoding="utf-8")
+    assert "<h3>RoB 2 (ttd_qol): High</h3>" in netter
+    assert "Not assessed yet." in (out / "studies" / "saxena-2010.html").read_text(encoding="utf-8")

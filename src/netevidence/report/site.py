@@ -21,9 +21,10 @@ from typing import Any, Iterable
 import jinja2
 
 from ..evidence import EvidenceBase
-from ..output import atomic_directory, check_target, refuse_inputs
+from ..output import atomic_directory, check_target, refuse_inputs, write_csv
 from ..records import vocabulary
 from ..specs import AnalysisSpec, load_spec, spec_files
+from ..specs.summary_of_findings import SOF_COLUMNS
 from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
 from .study import build_study
@@ -157,10 +158,22 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
             (staging / "studies" / f"{sid}.html").write_text(html, encoding="utf-8")
         html = env.get_template("methods.html.j2").render(nav=nav, root="", specs=contents)
         (staging / "methods.html").write_text(html, encoding="utf-8")
+        _write_summary_of_findings(contents, staging / SOF_CSV)
         html = env.get_template("index.html.j2").render(**_index_context(evidence, contents), nav=nav, root="",
-                                                       build_time=stamp)
+                                                       build_time=stamp, sof_csv=SOF_CSV)
         (staging / "index.html").write_text(html, encoding="utf-8")
     return out / "index.html"
+
+
+SOF_CSV = "summary-of-findings.csv"
+
+
+def _write_summary_of_findings(contents: list[dict], path: Path) -> None:
+    """Every analysis' summary-of-findings rows as one CSV (the same rows as the index tables)."""
+    import pandas as pd
+
+    rows = [r for c in contents for r in c.get("sof", [])]
+    write_csv(pd.DataFrame(rows, columns=list(SOF_COLUMNS)), path)
 
 
 def _write_static(env: jinja2.Environment, staging: Path) -> None:
