@@ -223,6 +223,7 @@ def test_analysis_pages_show_risk_of_bias_and_certainty(built):
     for needle in ("Risk of bias of the pooled studies", "JBI case series checklist",
                    "img/symptom-response-rob-1.png", "img/symptom-response-rob-1-summary.png",
                    "Certainty of the evidence (GRADE)", "<th>Risk of bias</th>", "k = 3 &lt; 10: not assessable",
+                   "without studies at high or critical risk of bias",
                    "Not assessed: pickens-2021."):
         assert needle in html, needle
     assert re.search(r'<td class="rob rob-moderate">- moderate</td>', html)  # Braat 2020, JBI moderate
