@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..evidence import EvidenceBase
 from ..appraisal import LABELS as CERTAINTY_LABELS
-from ..plots import forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot
-from ..plots import traffic_light_plot
+from ..evidence import EvidenceBase
+from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
+                     traffic_light_plot)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
