@@ -147,3 +147,19 @@ def test_the_change_page_opens_and_lists_the_changes(crawl):
     assert "Symptom response across modalities" in text and "estimate moved by +100%" in text
     links = {urlparse(link).path.rsplit("/", 1)[-1] for link in info["links"]}
     assert {"braat-2020.html", "symptom-response.html", "manifest.json"} <= links
+
+
+def test_summary_of_findings_and_certainty_render_in_the_browser(crawl):
+    out, visited, _, _, _ = crawl
+    index = visited[(out / "index.html").resolve()]["text"]
+    assert "Summary of findings" in index
+    assert "Participants (studies)" in index and "⊕◯◯◯ Very low" in index
+    page = visited[(out / "analyses" / "symptom-response.html").resolve()]
+    assert "Certainty of the evidence (GRADE): ⊕◯◯◯ Very low" in page["text"]
+    assert "Risk of bias of the pooled studies" in page["text"]
+    sof_links = [link for link in index_links(visited, out) if link.endswith("symptom-response.html")]
+    assert sof_links
+
+
+def index_links(visited, out):
+    return [link for link in visited[(out / "index.html").resolve()]["links"] if "/analyses/" in link]

@@ -248,3 +248,79 @@ def test_the_cache_depends_on_the_studies_a_spec_selects(built):
     assert deps == ["netter-1"]
     symptom = spec_studies(ev, load_spec(ANALYSES / "symptom-response.yaml"))
     assert "braat-2020" in symptom and "netter-1" not in symptom
+
+
+def test_analysis_pages_show_risk_of_bias_and_certainty(built):
+    ev, out, _, _ = built
+    html = (out / "analyses" / "symptom-response.html").read_text(encoding="utf-8")
+    from netevidence.specs import load_spec, run_spec
+
+    k = run_spec(ev, load_spec(ANALYSES / "symptom-response.yaml")).strata[0].fit.k
+    assert k < 10  # publication bias is rated from Egger's test only from k = 10
+    for needle in ("Risk of bias of the pooled studies", "JBI case series checklist",
+                   "img/symptom-response-rob-1.png", "img/symptom-response-rob-1-summary.png",
+                   "Certainty of the evidence (GRADE)", "<th>Risk of bias</th>", f"k = {k} &lt; 10: not assessable",
+                   "without studies at high or critical risk of bias",
+                   "Not assessed: pickens-2021."):
+        assert needle in html, needle
+    assert re.search(r'<td class="rob rob-moderate">- moderate</td>', html)  # Braat 2020, JBI moderate
+    assert (out / "analyses" / "img" / "symptom-response-rob-1.png").is_file()
+
+
+def test_index_has_a_summary_of_findings_table_linking_each_row_to_its_analysis(built):
+    _, out, _, _ = built
+    index = (out / "index.html").read_text(encoding="utf-8")
+    section = index.split('id="summary-of-findings"', 1)[1].split('id="analyses"', 1)[0]
+    rows = re.findall(r"<tr><td><a href=\"([^\"]+)\">([^<]+)</a></td><td>([^<]+)</td><td><span class=\"certainty\">"
+                      r"([⊕◯]{4})</span> ([A-Za-z ]+)</td>", section)
+    assert rows, section[:500]
+    for href, outcome, participants, symbol, label in rows:
+        assert (out / href).is_file()
+        page = (out / href).read_text(encoding="utf-8")
+        assert f'<span class="certainty">{symbol}</span> {label}' in page
+    from netevidence.specs import load_spec, run_spec
+
+    st = run_spec(built[0], load_spec(ANALYSES / "symptom-response.yaml")).strata[0]
+    pooled = st.rows[st.rows["role"] == "study"]
+    expected = f"{int(pooled['n'].sum())} ({st.fit.k} studies)"
+    assert any(r[0].endswith("symptom-response.html") and r[1] == "All studies" and r[2] == expected
+               for r in rows), (expected, rows)
+
+
+def test_a_population_without_numbers_or_provenance_gets_its_study_page(tmp_path):
+    text = (ROOT / "tests" / "fixtures" / "invalid" / "no-risk-of-bias.yaml").read_text()
+    text = text.replace("population:\n  patients: 20\n  arms: {sirt: 10, tae: 10}\n"
+                        "  provenance: {source: demo-2020, location: abstract, kind: primary, verified: true}\n",
+                        "population:\n  description: Adults with liver metastases\n")
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "demo-study.yaml").write_text(text)
+    ev = load_evidence(tmp_path / "ev")
+    assert ev.record("demo-study").population.provenance is None
+    write_site(ev, tmp_path / "site", analyses=None, cache_dir=None, build_time="x")
+    page = (tmp_path / "site" / "studies" / "demo-study.html").read_text(encoding="utf-8")
+    assert "Adults with liver metastases" in page
+
+
+def test_summary_of_findings_is_exported_as_csv_beside_the_index(built):
+    import pandas as pd
+
+    _, out, _, _ = built
+    frame = pd.read_csv(out / "summary-of-findings.csv", keep_default_na=False)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="summary-of-findings.csv"' in index
+    section = index.split('id="summary-of-findings"', 1)[1].split('id="analyses"', 1)[0]
+    assert len(frame) == section.count('<td><a href="analyses/') > 0
+    assert set(frame["certainty_symbol"]) <= {"⊕⊕⊕⊕", "⊕⊕⊕◯", "⊕⊕◯◯", "⊕◯◯◯"}
+    for page in frame["page"]:
+        assert (out / page).is_file()
+
+
+def test_study_pages_show_the_risk_of_bias_assessment(built):
+    _, out, _, _ = built
+    page = (out / "studies" / "chen-2017.html").read_text(encoding="utf-8")
+    assert "<h3>ROBINS-I: Serious</h3>" in page
+    assert '<td class="rob rob-high">Serious</td>' in page and "Judged from the abstract" in page
+    assert re.search(r"<code>chen-2017\.yaml:\d+</code>", page)
+    netter = (out / "studies" / "netter-1.html").read_text(encoding="utf-8")
+    assert "<h3>RoB 2 (ttd_qol): High</h3>" in netter
+    assert "Not assessed yet." in (out / "studies" / "saxena-2010.html").read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from .grade import (DOMAINS, LABELS, LEVELS, SYMBOLS, Certainty, DomainRating, GradeInput, Override, grade,
                     optimal_information_size)
+from .risk import study_risk_levels
 
 __all__ = ["DOMAINS", "LABELS", "LEVELS", "SYMBOLS", "Certainty", "DomainRating", "GradeInput", "Override", "grade",
-           "optimal_information_size"]
+           "optimal_information_size", "study_risk_levels"]

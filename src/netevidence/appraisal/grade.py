@@ -189,8 +189,8 @@ def rate_inconsistency(k: int, i2: float | None, pi_low: float | None, pi_high: 
     change = 0
     if i2 >= I2_SERIOUS and crosses:
         change = -2 if i2 >= I2_VERY_SERIOUS else -1
-    where = ("no threshold" if mark is None else
-             f"prediction interval {pi_low:.3g} to {pi_high:.3g} {'crosses' if crosses else 'does not cross'} {mark:.3g}")
+    verb = "crosses" if crosses else "does not cross"
+    where = "no threshold" if mark is None else f"prediction interval {pi_low:.3g} to {pi_high:.3g} {verb} {mark:.3g}"
     return DomainRating("inconsistency", change, change, rule, f"I² = {i2:.0f}%, {where}")
 
 

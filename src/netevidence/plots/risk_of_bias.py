@@ -49,7 +49,9 @@ def study_labels(table: pd.DataFrame) -> list[str]:
     out = []
     for key, multi in zip(keys, several):
         name, endpoints = names[key]
-        out.append(f"{name} ({endpoints.replace('+', ', ')})" if multi and endpoints else str(name))
+        parts = endpoints.split("+") if endpoints else []
+        shown = ", ".join(parts[:3]) + (f", +{len(parts) - 3} more" if len(parts) > 3 else "")
+        out.append(f"{name} ({shown})" if multi and parts else str(name))
     return out
 
 
@@ -193,9 +195,11 @@ def summary_plot(table: pd.DataFrame, *, weights: Mapping[str, float] | None = N
                 + f" (n = {n_studies})", title=f"{title} ({tool.name})" if title else "")
          + theme_bw(base_size=FONT + 1)
          + theme(legend_position="bottom", panel_grid_major_y=element_blank(), panel_grid_minor=element_blank(),
-                 legend_title=element_blank(), axis_text_y=element_text(size=FONT + 1, ha="left"),
+                 legend_title=element_blank(),
+                 axis_text_y=element_text(size=FONT + 1, ha="left", margin={"r": 8, "units": "pt"}),
                  plot_title=element_text(size=FONT + 1)))
     overall = frame[frame["domain"] == "overall"]
     alt = (f"Summary bar plot of {tool.name} over {n_studies} assessment(s); overall: "
-           + ", ".join(f"{row.share:.0%} {str(row.level).replace('_', ' ')}" for row in overall.itertuples() if row.share > 0) + ".")
+           + ", ".join(f"{row.share:.0%} {str(row.level).replace('_', ' ')}"
+                       for row in overall.itertuples() if row.share > 0) + ".")
     return p, width, height, alt

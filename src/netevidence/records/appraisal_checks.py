@@ -95,7 +95,7 @@ def _check_assessment(report: Reporter, record: Record, path: tuple[object, ...]
     if missing:
         report.error("rob-missing-domain", path + ("domains",),
                      f"{tool.name} domain(s) missing: {', '.join(missing)}",
-                     f"add a judgement for each (use '{'no_information'}' when it cannot be judged)")
+                     "add a judgement for each (use 'no_information' when it cannot be judged)")
     if rob.overall not in tool.overall_judgements:
         report.error("rob-unknown-judgement", path + ("overall",),
                      f"{rob.overall!r} is not a {tool.name} overall judgement"

@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..appraisal import LABELS as CERTAINTY_LABELS
 from ..evidence import EvidenceBase
-from ..plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
+from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
+                     traffic_light_plot)
+from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
-from ..specs import AnalysisSpec, run_spec
+from ..specs import AnalysisSpec, run_spec, summary_of_findings
 from .methods import spec_methods
 
 ROLE_TEXT = {
@@ -116,6 +119,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                 "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
                 "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
                 "where": record_location(evidence, r),
+                "rob": _rob_text(r.get("risk_of_bias")), "rob_level": _clean(r.get("risk_of_bias")) or "none",
             })
         pooled = None
         if st.fit is not None:
@@ -168,7 +172,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
                        "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
                        "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
-                       "notes": list(st.notes), "bayes": bayes})
+                       "notes": list(st.notes), "bayes": bayes, "certainty": _certainty(st.certainty)})
         summary.extend(_summary_rows(spec, st, i))
     exclusions = []
     for r in result.exclusions.to_dict("records"):
@@ -198,11 +202,59 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         kp, w, h, alt = km_plot(result.km, title=spec.title)
         km = {"figure": _figure(kp, img_dir / f"{spec.id}-km", w, h, alt, img_rel),
               "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
+    sof = [{k: _clean(v) for k, v in r.items()}
+           for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
     return {
         "id": spec.id, "title": spec.title, "description": spec.description,
         "methods": spec_methods(spec), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
+        "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
     }
+
+
+def _rob_text(level: Any) -> str:
+    level = _clean(level)
+    if level is None:
+        return "not assessed"
+    return f"{LEVEL_SYMBOLS.get(level, '')} {str(level).replace('_', ' ')}".strip()
+
+
+def _certainty(c) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"symbol": c.symbol, "label": CERTAINTY_LABELS[c.level], "start": c.start, "start_rule": c.start_rule,
+            "domains": [{"domain": d.domain.replace("_", " "), "change": d.change, "proposed": d.proposed,
+                         "rule": d.rule, "finding": d.finding, "override": d.override_reason}
+                        for d in c.domains]}
+
+
+def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Path, img_rel: str) -> list[dict]:
+    """Traffic-light and weighted summary plots, per tool, of the studies the analysis pools (weights: each
+    study's mean pooling weight over the strata)."""
+    weights: dict[str, list[float]] = {}
+    for st in result.strata:
+        pooled = st.rows[st.rows["role"] == "study"]
+        for sid, w in zip(pooled["study_id"], pooled["weight"]):
+            weights.setdefault(sid, []).append(float(w) if pd.notna(w) else 1.0)
+    if not weights:
+        return []
+    table = evidence.risk_of_bias
+    table = table[table["study_id"].isin(list(weights))]
+    mean_w = {sid: float(np.mean(ws)) for sid, ws in weights.items()}
+    out = []
+    for j, (tool, rows) in enumerate(table.groupby("tool", sort=True), start=1):
+        tp, w, h, alt = traffic_light_plot(rows, title=spec.title)
+        sp, sw, sh, salt = risk_of_bias_summary_plot(rows, weights=mean_w, title=spec.title)
+        out.append({"tool": str(rows["tool_name"].iloc[0]),
+                    "traffic": _figure(tp, img_dir / f"{spec.id}-rob-{j}", w, h, alt, img_rel),
+                    "summary": _figure(sp, img_dir / f"{spec.id}-rob-{j}-summary", sw, sh, salt, img_rel),
+                    "missing": []})
+    missing = sorted(set(weights) - set(table["study_id"]))
+    if missing and out:
+        out[-1]["missing"] = missing
+    elif missing:
+        out.append({"tool": None, "traffic": None, "summary": None, "missing": missing})
+    return out
 
 
 def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:

@@ -81,7 +81,8 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
     if spec.estimators:
         extra.append(f"other τ² estimators ({_list(spec.estimators)})")
     names = {"leave_one_out": "leave-one-out", "verified_only": "verified numbers only",
-             "primary_sources_only": "numbers from each study's own publication only"}
+             "primary_sources_only": "numbers from each study's own publication only",
+             "exclude_high_risk_of_bias": "without studies at high or critical risk of bias"}
     extra += [names[s] for s in spec.sensitivity]
     if extra:
         out.append(f"Sensitivity analyses: {_list(extra)}.")

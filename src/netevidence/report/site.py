@@ -22,9 +22,10 @@ import jinja2
 
 from .. import __version__
 from ..evidence import EvidenceBase
-from ..output import atomic_directory, check_target, refuse_inputs
+from ..output import atomic_directory, check_target, refuse_inputs, write_csv
 from ..records import vocabulary
 from ..specs import AnalysisSpec, load_spec, spec_files
+from ..specs.summary_of_findings import SOF_COLUMNS
 from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
 from .changes import compare
@@ -225,8 +226,10 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         (staging / "changes.html").write_text(html, encoding="utf-8")
         html = env.get_template("methods.html.j2").render(nav=nav, root="", specs=contents)
         (staging / "methods.html").write_text(html, encoding="utf-8")
+        _write_summary_of_findings(contents, staging / SOF_CSV)
         html = env.get_template("index.html.j2").render(**_index_context(evidence, contents), nav=nav, root="",
-                                                       build_time=stamp, changelog=_changelog(history, thresholds))
+                                                       build_time=stamp, changelog=_changelog(history, thresholds),
+                                                       sof_csv=SOF_CSV)
         (staging / "index.html").write_text(html, encoding="utf-8")
     return out / "index.html"
 
@@ -244,6 +247,17 @@ def _write_manifests(staging: Path, manifest: dict[str, Any], history: dict[int,
     (staging / HISTORY_DIR).mkdir()
     for version, m in history.items():
         (staging / HISTORY_DIR / f"v{version}.json").write_text(text if m is manifest else dumps(m), encoding="utf-8")
+
+
+SOF_CSV = "summary-of-findings.csv"
+
+
+def _write_summary_of_findings(contents: list[dict], path: Path) -> None:
+    """Every analysis' summary-of-findings rows as one CSV (the same rows as the index tables)."""
+    import pandas as pd
+
+    rows = [r for c in contents for r in c.get("sof", [])]
+    write_csv(pd.DataFrame(rows, columns=list(SOF_COLUMNS)), path)
 
 
 def _write_static(env: jinja2.Environment, staging: Path) -> None:
@@ -285,5 +299,6 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
     warnings = [{"location": ":".join(str(x) for x in (record_location(evidence, {"file": w.file}), w.line, w.column)
                                       if x not in (None, "")),
                  "rule": w.rule, "message": w.message} for w in evidence.warnings]
+    sof = [{"question": c["title"], "rows": c.get("sof", [])} for c in contents if c.get("sof")]
     return {"studies": rows, "warnings": warnings, "n_outcomes": len(evidence.outcomes),
-            "summary": summary, "analyses": contents, "designs": sorted(designs.items())}
+            "summary": summary, "analyses": contents, "designs": sorted(designs.items()), "sof": sof}

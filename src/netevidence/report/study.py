@@ -88,8 +88,9 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
                "text": [(name, getattr(p, name)) for name in ("grade", "primary_site", "description")
                         if getattr(p, name, None)],
                "arms": dict(p.arms) if getattr(p, "arms", None) else {},
-               "source": pv.source, "location": pv.location or "", "kind": pv.kind, "verified": pv.verified,
-               "note": pv.note or ""}
+               "source": pv.source if pv else "", "location": (pv.location or "") if pv else "",
+               "kind": pv.kind if pv else "", "verified": pv.verified if pv else None,
+               "note": (pv.note or "") if pv else ""}
     sources = []
     used = {r["source"] for r in evidence.rows_of("outcomes", study_id)} | {rec.citation}
     used |= set(rec.sources)
@@ -111,4 +112,23 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
         "file": record_location(evidence, {"file": srow.get("file")}) if srow.get("file") else "", "population": pop, "outcomes": outcomes, "characteristics": chars,
         "data_cuts": cuts, "arms": arms, "review": review, "sources": sources,
         "analyses": analyses_by_study.get(study_id, []),
+        "risk_of_bias": _risk_of_bias(evidence, study_id),
     }
+
+
+def _risk_of_bias(evidence: EvidenceBase, study_id: str) -> list[dict]:
+    """The study's assessments: tool, endpoints, each domain's judgement and support, overall, source."""
+    table = evidence.risk_of_bias[evidence.risk_of_bias["study_id"] == study_id]
+    out = []
+    for _, rows in table.groupby("assessment", sort=True):
+        first = rows.iloc[0]
+        out.append({
+            "tool": first["tool_name"], "endpoints": str(first["endpoints"]).replace("+", ", "),
+            "overall": first["overall_label"], "overall_level": first["overall_level"], "support": first["support"],
+            "judged_from": str(first["judged_from"]).replace("_", " "), "seen_at": _clean(first["seen_at"]) or "",
+            "domains": [{"label": r.domain_label, "judgement": r.judgement_label, "level": r.level,
+                         "support": _clean(r.domain_support) or "",
+                         "where": record_location(evidence, {"file": r.file, "line": r.line})}
+                        for r in rows.itertuples()],
+        })
+    return out

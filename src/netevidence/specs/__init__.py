@@ -5,8 +5,10 @@ from .loader import load_spec, load_specs, spec_files
 from .run import AnalysisResult, GroupFit, Stratum, run_spec
 from .schema import AnalysisSpec
 from .selection import select_rows, spec_studies
+from .summary_of_findings import summary_of_findings, write_summary_of_findings
 
 __all__ = [
     "AnalysisResult", "AnalysisSpec", "GroupFit", "KaplanMeierPanel", "Stratum", "SurvivalCurves",
-    "kaplan_meier_panel", "load_spec", "load_specs", "run_spec", "select_rows", "spec_files", "spec_studies", "survival_curves",
+    "kaplan_meier_panel", "load_spec", "load_specs", "run_spec", "select_rows", "spec_files", "spec_studies",
+    "summary_of_findings", "survival_curves", "write_summary_of_findings",
 ]

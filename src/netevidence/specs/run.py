@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..appraisal import Certainty, GradeInput, Override, grade, study_risk_levels
 from ..effects import back_transform
 from ..evidence import EvidenceBase
 from ..pooling import PoolResult, Prediction, pool
-from ..pooling.bias import FunnelData, funnel_data
+from ..pooling.bias import FunnelData, egger_test, funnel_data
 from ..pooling.medians import MedianOfMediansResult
 from ..pooling.proportions import ProportionPoolResult
 from ..pooling.sensitivity import leave_one_out
@@ -39,6 +40,8 @@ ROW_COLUMNS = (
     "high", "yi", "vi", "weight", "measure", "statistic", "source", "location", "source_kind", "verified",
     "file", "line", "reason", "row",
 )
+APPRAISAL_COLUMNS = ("risk_of_bias",)  # the shared risk-of-bias level of the row's study (or None)
+RATIO_MEASURES = frozenset({"HR", "OR", "RR"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Stratum:
     bayes: BayesFit | None = None
     medians: MedianOfMediansResult | None = None
     proportions: ProportionPoolResult | None = None
+    certainty: Certainty | None = None
 
     @property
     def k(self) -> int:
@@ -224,6 +228,9 @@ def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None,
         add("verified numbers only", pooled[pooled["verified"] == True])  # noqa: E712
     if "primary_sources_only" in spec.sensitivity:
         add("numbers from the study's own publication only", pooled[pooled["source_kind"] == "primary"])
+    if "exclude_high_risk_of_bias" in spec.sensitivity:
+        keep = ~pooled["risk_of_bias"].isin(["high", "critical"])
+        add("without studies at high or critical risk of bias", pooled[keep])
     if "leave_one_out" in spec.sensitivity and len(pooled) >= 3:
         loo = leave_one_out(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float),
                             labels=list(pooled["label"]), **kw)
@@ -239,10 +246,14 @@ def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None,
     return pd.DataFrame(out)
 
 
-def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years) -> Stratum:
+def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
+                   risk_of_bias: pd.DataFrame | None = None) -> Stratum:
     level = spec.model.level
     notes: list[str] = []
     shown = frame[frame["role"].isin(SHOWN_ROLES)].copy()
+    endpoint = dict(key).get("endpoint") or (spec.select.endpoints[0] if len(spec.select.endpoints) == 1 else None)
+    levels = study_risk_levels(risk_of_bias, endpoint) if risk_of_bias is not None else {}
+    shown["risk_of_bias"] = shown["study_id"].map(lambda s: levels.get(s))
     scales = sorted(set(shown["scale"]))
     if len(scales) > 1:
         raise ValueError(f"analysis {spec.id!r}, stratum {_stratum_title(key, frame)!r}: rows on different scales "
@@ -363,11 +374,46 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         else:
             notes.append("funnel plot not drawn: it needs at least 3 pooled studies")
     sens = _sensitivity(spec, shown, fit, transf)
-    rows = shown[[c for c in (*ROW_COLUMNS, "derivation") if c in shown.columns]].copy()  # + variance source
+    certainty = _certainty(spec, shown[pooled_mask], fit, prediction, measure) if fit is not None else None
+    if fit is None and k == 1 and spec.model.pool:
+        one = shown[pooled_mask]
+        single = Prediction(*(float(one[c].iloc[0]) for c in ("value", "low", "high")), np.nan, np.nan)
+        certainty = _certainty(spec, one, _SingleStudy(), single, measure)
+    # the forest rows, each with its variance source and its risk of bias
+    rows = shown[[c for c in (*ROW_COLUMNS, "derivation", *APPRAISAL_COLUMNS) if c in shown.columns]].copy()
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
                    sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes,
-                   medians=medians, proportions=proportions)
+                   medians=medians, proportions=proportions, certainty=certainty)
+
+
+@dataclass(frozen=True)
+class _SingleStudy:
+    """What :func:`_certainty` reads of a fit, for a stratum of one study (no heterogeneity)."""
+
+    k: int = 1
+    i2: float = float("nan")
+    weights: tuple[float, ...] = (100.0,)
+
+
+def _certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | _SingleStudy, prediction: Prediction,
+               measure: str | None) -> Certainty:
+    """The GRADE proposal for one pooled stratum, on the reporting scale (see :mod:`netevidence.appraisal`)."""
+    ratio = measure in RATIO_MEASURES
+    egger_p = None
+    if fit.k >= 10:
+        egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float)).pval
+    n = pd.to_numeric(pooled["n"], errors="coerce")
+    g = spec.grade
+    return grade(GradeInput(
+        randomised=bool((pooled["design"] == "rct").all()) if "design" in pooled else False,
+        estimate=prediction.pred, ci_low=prediction.ci_low, ci_high=prediction.ci_high, k=fit.k,
+        weights=list(np.asarray(fit.weights, float)), rob_levels=[_none(v) for v in pooled["risk_of_bias"]],
+        i2=fit.i2 if fit.k >= 2 else None, pi_low=prediction.pi_low, pi_high=prediction.pi_high,
+        threshold=g.threshold, null=1.0 if ratio else None,
+        participants=int(n.sum()) if n.notna().all() and len(n) else None,
+        optimal_information_size=g.optimal_information_size, egger_p=egger_p, ratio=ratio, log_scale=False,
+        overrides=tuple(Override(o.domain, o.change, o.reason) for o in g.overrides)))
 
 
 def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
@@ -391,9 +437,9 @@ def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
                 key = tuple((c, v) for c, v in zip(keys, kv))
                 if sub["role"].isin(SHOWN_ROLES).any():
                     strata.append(_build_stratum(spec, key, sub.drop(columns=[f"_k_{c}" for c in keys]),
-                                                 arm_labels, years))
+                                                 arm_labels, years, evidence.risk_of_bias))
         elif frame["role"].isin(SHOWN_ROLES).any():
-            strata.append(_build_stratum(spec, (), frame, arm_labels, years))
+            strata.append(_build_stratum(spec, (), frame, arm_labels, years, evidence.risk_of_bias))
     if not strata:
         warnings.append("no row of the evidence base can be shown for this specification")
     curves = survival_curves(evidence, spec, frame) if spec.survival_curves is not None else None

@@ -19,7 +19,7 @@ PROPORTION_MEASURES = ("PLO", "PR", "PAS", "PFT", "PLN")
 GROUPING_COLUMNS = ("modality", "design", "data_cut", "endpoint", "qualifier", "subgroup", "time",
                     "statistic", "arm")
 PLOTS = ("forest", "funnel", "survival_curves", "km")
-SENSITIVITY = ("leave_one_out", "verified_only", "primary_sources_only")
+SENSITIVITY = ("leave_one_out", "verified_only", "primary_sources_only", "exclude_high_risk_of_bias")
 
 
 class _Model(BaseModel):
@@ -153,6 +153,33 @@ class SurvivalCurves(_Model):
         return v
 
 
+class GradeOverride(_Model):
+    """A curator's rating of one GRADE domain, with the reason the report shows beside it."""
+
+    domain: Literal["risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias",
+                    "large_effect", "dose_response", "plausible_confounding"]
+    change: int = Field(ge=-2, le=2)
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _direction(self):
+        upgrade = self.domain in ("large_effect", "dose_response", "plausible_confounding")
+        if upgrade and self.change < 0 or not upgrade and self.change > 0:
+            raise ValueError(f"{self.domain} can only rate {'up (0, 1, 2)' if upgrade else 'down (-2, -1, 0)'}")
+        return self
+
+
+class Grade(_Model):
+    """Inputs of the GRADE proposal that the data cannot give: the decision ``threshold`` (reporting scale,
+    e.g. a hazard ratio of 0.8 or a proportion of 0.2), the ``optimal_information_size`` (participants),
+    the ``baseline_risk`` of the comparator (0-1, for absolute effects per 1,000) and ``overrides``."""
+
+    threshold: Annotated[float, Field(strict=False)] | None = None
+    optimal_information_size: int | None = Field(default=None, ge=1)
+    baseline_risk: Annotated[float, Field(strict=False)] | None = Field(default=None, gt=0, lt=1)
+    overrides: list[GradeOverride] = []
+
+
 class AnalysisSpec(_Model):
     """One analysis specification (one YAML file in ``analyses/``)."""
 
@@ -167,11 +194,13 @@ class AnalysisSpec(_Model):
     data_cut: Literal["latest", "all"] = "latest"
     model: Model = Model()
     published: Published = Published()
-    sensitivity: list[Literal["leave_one_out", "verified_only", "primary_sources_only"]] = []
+    sensitivity: list[Literal["leave_one_out", "verified_only", "primary_sources_only",
+                              "exclude_high_risk_of_bias"]] = []
     estimators: list[Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB"]] = []
     plots: list[Literal["forest", "funnel", "survival_curves", "km"]] = ["forest"]
     survival_curves: SurvivalCurves | None = None
     summary_label: str | None = None
+    grade: Grade = Grade()
     # the "What changed" page flags a pooled estimate that moved by more than this share of its previous value
     change_threshold: Annotated[float, Field(strict=False)] = Field(default=0.10, gt=0)
 
