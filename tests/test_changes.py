@@ -64,6 +64,16 @@ def test_stratum_flags(before, after, scale, flags):
     assert stratum_flags(before, after, scale, 0.10) == flags
 
 
+def test_a_change_of_certainty_is_flagged():
+    before = dict(_stratum(0.50, 0.40, 0.90), certainty="⊕⊕◯◯ Low")
+    after = dict(_stratum(0.51, 0.41, 0.91), certainty="⊕◯◯◯ Very low")
+    assert stratum_flags(before, after, "ratio", 0.10) == ("GRADE certainty changed from ⊕⊕◯◯ Low to ⊕◯◯◯ Very low",)
+    assert stratum_flags(before, dict(after, certainty="⊕⊕◯◯ Low"), "ratio", 0.10) == ()
+    old = _manifest(analyses={"a": {"title": "A", "strata": [before]}})
+    new = _manifest(analyses={"a": {"title": "A", "strata": [dict(before, certainty="⊕◯◯◯ Very low")]}})
+    assert [s.flags for s in compare(old, new).strata] == [("GRADE certainty changed from ⊕⊕◯◯ Low to ⊕◯◯◯ Very low",)]
+
+
 def test_the_threshold_comes_from_the_specification():
     old = _manifest(analyses={"a": {"title": "A", "strata": [_stratum(0.50, 0.40, 0.90)]}})
     new = _manifest(analyses={"a": {"title": "A", "strata": [_stratum(0.56, 0.45, 0.95)]}})

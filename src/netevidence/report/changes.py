@@ -3,7 +3,8 @@
 Pure functions on two manifests (:mod:`netevidence.report.manifest`); the "What changed" page renders the
 result. A pooled estimate is flagged when it moved by more than the analysis' ``change_threshold`` (relative
 to the previous estimate on the reporting scale), when its confidence interval newly includes or excludes
-the null value of a ratio (1), and when the analysis was pooled before and is not now (or the reverse).
+the null value of a ratio (1), when its GRADE certainty changed, and when the analysis was pooled before and
+is not now (or the reverse).
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ def stratum_flags(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     old, new = before.get("estimate"), after.get("estimate")
     if old is not None and new is not None and old != 0 and abs(new - old) / abs(old) > threshold:
         flags.append(f"estimate moved by {100 * (new - old) / abs(old):+.0f}% (threshold {100 * threshold:g}%)")
+    was_certainty, now_certainty = before.get("certainty"), after.get("certainty")
+    if was_certainty and now_certainty and was_certainty != now_certainty:
+        flags.append(f"GRADE certainty changed from {was_certainty} to {now_certainty}")
     null = NULL_VALUES.get(scale or "")
     if null is not None:
         was, now = _includes(before, null), _includes(after, null)
@@ -149,7 +153,7 @@ def stratum_changes(previous: Mapping[str, Any], current: Mapping[str, Any],
         title = (new.get(aid) or old.get(aid))["title"]
         for st in [t for t in b if t in a] + [t for t in b if t not in a] + [t for t in a if t not in b]:
             before, after = a.get(st), b.get(st)
-            keys = ("k", "estimate", "ci_low", "ci_high", "tau2", "pooled", "studies")
+            keys = ("k", "estimate", "ci_low", "ci_high", "tau2", "pooled", "studies", "certainty")
             if before is not None and after is not None and not any(_differs(before.get(k), after.get(k)) for k in keys):
                 continue
             scale = (after or before).get("scale")

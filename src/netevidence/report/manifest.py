@@ -117,8 +117,11 @@ def analysis_results(content: dict[str, Any]) -> dict[str, Any]:
     for st in content.get("strata", []):
         pooled = st.get("pooled") or {}
         pooled_rows = [r for r in st.get("rows", []) if r.get("role") == "pooled"]
-        strata.append(_stratum_entry(st["title"], st, pooled.get("k"), pooled.get("values") or {},
-                                     pooled.get("estimate"), sorted({r["study_id"] for r in pooled_rows})))
+        entry = _stratum_entry(st["title"], st, pooled.get("k"), pooled.get("values") or {},
+                               pooled.get("estimate"), sorted({r["study_id"] for r in pooled_rows}))
+        certainty = st.get("certainty") or {}
+        entry["certainty"] = (f"{certainty['symbol']} {certainty['label']}" if certainty.get("label") else None)
+        strata.append(entry)
         for sub in st.get("subgroups", []):
             members = sorted({r["study_id"] for r in pooled_rows if r.get("group") == sub["group"]})
             values = sub.get("values") or {} if sub.get("k", 0) > 1 else {}
