@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import tables
 from .records import CurveData, EvidenceError, Problem, Record, ValidationReport, validate_evidence
-from .records.schema import Citation
+from .records.schema import Citation, SearchLog
 
 TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources", "curves")
 
@@ -19,7 +19,8 @@ TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "r
 class EvidenceBase:
     """Records as curated and the tables built from them; ``warnings`` are the consistency warnings.
 
-    ``curve_data`` maps (study id, curve id) to the digitised points and at-risk table of each curve.
+    ``curve_data`` maps (study id, curve id) to the digitised points and at-risk table of each curve;
+    ``search_log`` is ``evidence/search.yaml`` when the directory has one.
     """
 
     root: str
@@ -35,6 +36,7 @@ class EvidenceBase:
     curves: pd.DataFrame
     curve_data: Mapping[tuple[str, str], CurveData]
     warnings: tuple[Problem, ...]
+    search_log: SearchLog | None = None
 
     def record(self, study_id: str) -> Record:
         for rec in self.records:
@@ -69,6 +71,7 @@ def evidence_from_report(report: ValidationReport) -> EvidenceBase:
         curves=tables.curves_table(loaded),
         curve_data={(item.record.id, cid): data for item in loaded for cid, data in item.curves.items()},
         warnings=report.warnings,
+        search_log=report.search_log,
     )
 
 

@@ -15,14 +15,16 @@ PRRT, ...) and either
 Candidates come from buckets keyed by centre and by author, so the work grows with the number of
 records sharing a centre or an author, not with the square of the number of records.
 
-:func:`cohort_groups` gives the connected groups of declared overlaps, which analyses use to pool one
-publication per cohort.
+:func:`cohort_links` lists declared and possible overlaps and :func:`cohort_groups` the records they
+connect; analyses use them to pool one publication per cohort (a possible overlap that is not resolved
+with ``overlaps_with`` or ``distinct_from`` counts as the same cohort there too).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
 
 from .loaded import LoadedRecord
 from .problems import Problem, field_path
@@ -40,10 +42,15 @@ MODALITY_FAMILIES: Mapping[str, str] = {
 _IGNORED_AUTHORS = frozenset({"et al", "et", "al", "others"})
 
 
+def modality_family(term: str) -> str:
+    """The family of a modality term (``sirt_resin`` -> ``SIRT``); a term without a family is its own."""
+    return MODALITY_FAMILIES.get(term, term)
+
+
 def modality_families(record: Record) -> frozenset[str]:
     """The record's modality families (its own modalities and its arms')."""
     terms = set(record.modality) | {a.modality for a in record.arms}
-    return frozenset(MODALITY_FAMILIES.get(t, t) for t in terms)
+    return frozenset(modality_family(t) for t in terms)
 
 
 def _norm(text: str) -> str:
@@ -101,7 +108,7 @@ def _check_references(loaded: LoadedRecord, known: set[str]) -> list[Problem]:
                                         loaded.file, pos.line, pos.column, field_path(path), "remove the entry"))
             elif item.id not in known:
                 problems.append(Problem(
-                    "error", "unknown-reference", f"no record has the id {item.id!r}{did_you_mean(item.id, known)}",
+                    "error", "unknown-reference", f"no record has the id {item.id!r}{did_you_mean(item.id, known - {rec.id})}",
                     loaded.file, pos.line, pos.column, field_path(path),
                     "use the id of a record in this evidence base"))
     both = {o.id for o in rec.overlaps_with} & {d.id for d in rec.distinct_from}
@@ -121,18 +128,25 @@ def _declared(a: Record, b: Record) -> bool:
     return b.id in ids_a or a.id in ids_b
 
 
-def check_overlaps(records: Iterable[LoadedRecord], shared: Mapping[str, Citation]) -> list[Problem]:
-    """Reference errors of ``overlaps_with`` / ``distinct_from`` and the ``possible-overlap`` warnings."""
-    records = list(records)
-    known = {r.record.id for r in records}
-    problems: list[Problem] = []
-    for loaded in records:
-        problems.extend(_check_references(loaded, known))
+@dataclass(frozen=True)
+class CohortLink:
+    """Two records that report (or may report) the same patients.
 
+    ``kind`` is ``declared`` (``overlaps_with``, ``reason`` as the curator wrote it) or ``possible`` (the
+    ``possible-overlap`` rule, ``reason`` saying what they share); ``first`` is the record listed first.
+    """
+
+    first: str
+    second: str
+    kind: str
+    reason: str
+
+
+def _possible(records: Sequence[Record], citations: Mapping[str, Citation]) -> list[tuple[int, int, str]]:
+    """Index pairs of likely undeclared overlaps, with the reason (see the module docstring)."""
     buckets: dict[tuple[str, str], list[int]] = {}
     shown: dict[tuple[str, str], str] = {}
-    for i, loaded in enumerate(records):
-        rec = loaded.record
+    for i, rec in enumerate(records):
         if rec.design in REVIEW_DESIGNS:
             continue
         keys = set()
@@ -141,24 +155,22 @@ def check_overlaps(records: Iterable[LoadedRecord], shared: Mapping[str, Citatio
             if key[1]:
                 keys.add(key)
                 shown.setdefault(key, centre)
-        authors = _authors(rec, shared)
-        for author in {a for a in (authors[:1] + authors[-1:])}:
+        authors = _authors(rec, citations)
+        for author in set(authors[:1] + authors[-1:]):
             name = _author_key(author)
             if name is not None:
                 keys.add(("author", name))
                 shown.setdefault(("author", name), author)
         for key in keys:
             buckets.setdefault(key, []).append(i)
-
     pairs: dict[tuple[int, int], list[tuple[str, str]]] = {}
     for key, members in buckets.items():
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
                 pairs.setdefault((members[x], members[y]), []).append(key)
-
+    out = []
     for (i, j), keys in sorted(pairs.items()):
-        a, b = records[i], records[j]
-        ra, rb = a.record, b.record
+        ra, rb = records[i], records[j]
         if ra.id == rb.id or _declared(ra, rb):
             continue
         families = modality_families(ra) & modality_families(rb)
@@ -167,56 +179,71 @@ def check_overlaps(records: Iterable[LoadedRecord], shared: Mapping[str, Citatio
         acc_a = ra.cohort.accrual if ra.cohort is not None else None
         acc_b = rb.cohort.accrual if rb.cohort is not None else None
         overlap = accrual_overlaps(acc_a, acc_b)
-        centres = [shown[k] for k in keys if k[0] == "centre"]
-        authors = [shown[k] for k in keys if k[0] == "author"]
+        centres = sorted(shown[k] for k in keys if k[0] == "centre")
+        authors = sorted(shown[k] for k in keys if k[0] == "author")
         if overlap is False or (overlap is None and not centres):
             continue
         why = []
         if centres:
-            why.append(f"same centre ({', '.join(sorted(centres))})")
+            why.append(f"same centre ({', '.join(centres)})")
         if authors:
-            why.append(f"same first or last author ({', '.join(sorted(authors))})")
+            why.append(f"same first or last author ({', '.join(authors)})")
         period = ("overlapping accrual" if overlap else "accrual not known for both") + \
                  f" ({_accrual_text(acc_a)}; {_accrual_text(acc_b)})"
-        path = ("cohort",) if rb.cohort is not None else ("id",)
+        out.append((i, j, f"{'; '.join(why)}, {period}, both {', '.join(sorted(families))}"))
+    return out
+
+
+def check_overlaps(records: Iterable[LoadedRecord], shared: Mapping[str, Citation]) -> list[Problem]:
+    """Reference errors of ``overlaps_with`` / ``distinct_from`` and the ``possible-overlap`` warnings."""
+    records = list(records)
+    known = {r.record.id for r in records}
+    problems: list[Problem] = []
+    for loaded in records:
+        problems.extend(_check_references(loaded, known))
+    citations = dict(shared)
+    for loaded in records:
+        citations.update(loaded.record.sources)
+    for i, j, why in _possible([r.record for r in records], citations):
+        a, b = records[i], records[j]
+        other = a.record.id
+        path = ("cohort",) if b.record.cohort is not None else ("id",)
         pos = b.parsed.locate(path)
         problems.append(Problem(
             "warning", "possible-overlap",
-            f"{rb.id!r} and {ra.id!r} ({a.file}:{a.line_of(('id',))}) may report the same patients: "
-            f"{'; '.join(why)}, {period}, both {', '.join(sorted(families))}",
+            f"{b.record.id!r} and {other!r} ({a.file}:{a.line_of(('id',))}) may report the same patients: {why}",
             b.file, pos.line, pos.column, field_path(path),
-            f"if they share patients add 'overlaps_with: [{{id: {ra.id}, reason: ...}}]'; if not, add "
-            f"'distinct_from: [{{id: {ra.id}, reason: ...}}]'"))
+            f"if they share patients add 'overlaps_with: [{{id: {other}, reason: ...}}]'; if not, add "
+            f"'distinct_from: [{{id: {other}, reason: ...}}]'"))
     return problems
 
 
-def cohort_groups(records: Iterable[Record]) -> dict[str, tuple[str, ...]]:
-    """Record id -> the sorted ids of its cohort (connected through ``overlaps_with``), for every record
-    that declares or receives an overlap. Unknown ids are ignored (validation reports them)."""
+def cohort_links(records: Iterable[Record], citations: Mapping[str, Citation]) -> tuple[CohortLink, ...]:
+    """Every declared overlap and every possible (undeclared) one. Unknown ids are left out (validation
+    reports them)."""
     records = list(records)
     known = {r.id for r in records}
-    parent = {r.id: r.id for r in records}
+    links = [CohortLink(rec.id, item.id, "declared", item.reason)
+             for rec in records for item in rec.overlaps_with if item.id in known and item.id != rec.id]
+    links += [CohortLink(records[i].id, records[j].id, "possible", why) for i, j, why in _possible(records, citations)]
+    return tuple(links)
+
+
+def cohort_groups(links: Iterable[CohortLink]) -> dict[str, tuple[str, ...]]:
+    """Record id -> the sorted ids of its cohort (the records connected to it by links), for every
+    record that has a link."""
+    parent: dict[str, str] = {}
 
     def find(x: str) -> str:
+        parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    for rec in records:
-        for item in rec.overlaps_with:
-            if item.id in known and item.id != rec.id:
-                parent[find(item.id)] = find(rec.id)
+    for link in links:
+        parent[find(link.second)] = find(link.first)
     groups: dict[str, list[str]] = {}
-    for rid in parent:
+    for rid in list(parent):
         groups.setdefault(find(rid), []).append(rid)
-    return {rid: tuple(sorted(members)) for members in groups.values() if len(members) > 1 for rid in members}
-
-
-def overlap_reason(records: Iterable[Record], a: str, b: str) -> str | None:
-    """The reason one of the two records gives for overlapping with the other (None if neither does)."""
-    for rec in records:
-        for item in rec.overlaps_with:
-            if {rec.id, item.id} == {a, b}:
-                return item.reason
-    return None
+    return {rid: tuple(sorted(members)) for members in groups.values() for rid in members}

@@ -16,7 +16,9 @@ and, for every row that is not pooled, the ``reason``. Roles:
 The rules are applied in this order (the first that applies gives the reason): studies excluded by the
 specification; patient-subgroup rows (unless ``select.subgroups``); earlier data cuts of the same
 quantity (``data_cut: latest``); the same quantity reported again by another source (a primary, verified
-source is kept); published summaries (umbrella, or with ``published.mode: pool`` the meta-analysis rules:
+source is kept); publications of one cohort (declared ``overlaps_with`` or an unresolved
+``possible-overlap``): one publication per cohort and quantity, the largest or the latest (``overlap``);
+published summaries (umbrella, or with ``published.mode: pool`` the meta-analysis rules:
 a meta-analysis whose included studies are not listed is not pooled, two meta-analyses that share an
 included study are not both pooled, a primary study that a pooled meta-analysis includes, or that is
 ``related`` to it, is not pooled); rows without a variance; and, when pooling, a second row of the
@@ -31,6 +33,7 @@ import pandas as pd
 
 from ..effects import from_outcomes
 from ..evidence import EvidenceBase
+from ..records.overlap import CohortLink, cohort_groups, cohort_links, modality_families, modality_family
 from .schema import AnalysisSpec
 
 REVIEW_DESIGNS = frozenset({"meta_analysis", "systematic_review", "narrative_review"})
@@ -192,6 +195,9 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
                 mark(i, "excluded", f"the same quantity reported again (source {records[i]['source']!r}); "
                                     f"the report from {records[best]['source']!r} is used")
 
+    # one publication per cohort
+    _one_per_cohort(evidence, spec, records, role, mark)
+
     # published summaries
     published = [i for i, row in enumerate(records) if role[i] == "study" and _is_published(row)]
     if spec.published.mode == "umbrella":
@@ -215,6 +221,67 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     frame["reason"] = reason
     frame["published"] = [bool(_is_published(r)) for r in records] if records else pd.Series(dtype=bool)
     return frame
+
+
+def _patients(evidence: EvidenceBase) -> dict[str, int]:
+    out = {}
+    for rec in evidence.records:
+        if rec.population is not None and rec.population.patients is not None:
+            out[rec.id] = rec.population.patients
+    return out
+
+
+def _link_text(links: tuple[CohortLink, ...], a: str, b: str, group: tuple[str, ...]) -> str:
+    for link in links:
+        if {link.first, link.second} == {a, b}:
+            if link.kind == "declared":
+                return f"declared overlap: {link.reason}"
+            return (f"possible overlap, not declared: {link.reason}; resolve it with overlaps_with or "
+                    "distinct_from")
+    return f"linked through the cohort {', '.join(group)}"
+
+
+def _one_per_cohort(evidence: EvidenceBase, spec: AnalysisSpec, records: list[dict], role, mark) -> None:
+    """Rows of publications of one cohort (declared or possible overlaps): for each quantity, keep the
+    rows of one publication, the largest (``overlap: largest``: n of the row, else the record's patients,
+    then the latest) or the latest (``overlap: latest``: publication year, then the largest)."""
+    links = cohort_links(evidence.records, evidence.citations)
+    if not links:
+        return
+    groups = cohort_groups(links)
+    by_id = {rec.id: rec for rec in evidence.records}
+    patients = _patients(evidence)
+    buckets: dict[tuple, list[int]] = {}
+    for i, row in enumerate(records):
+        sid = row["study_id"]
+        if role[i] != "study" or sid not in groups or _is_published(row):
+            continue
+        fams = tuple(sorted(modality_families(by_id[sid]) if _none(row["arm"]) is None else
+                            {modality_family(m) for m in str(row["modality"]).split("+")}))
+        key = (groups[sid], row["endpoint"], _none(row["qualifier"]), _none(row["time"]), _none(row["time_unit"]),
+               row["scale"], _none(row["comparator"]) is not None, fams)
+        buckets.setdefault(key, []).append(i)
+    for key, members in buckets.items():
+        studies = sorted({records[i]["study_id"] for i in members})
+        if len(studies) < 2:
+            continue
+        size = {s: max([_none(records[i]["n"]) or 0 for i in members if records[i]["study_id"] == s]
+                       + [patients.get(s, 0)]) for s in studies}
+        year = {s: _none(next(records[i]["year"] for i in members if records[i]["study_id"] == s)) or 0
+                for s in studies}
+        if spec.overlap == "largest":
+            kept = max(studies, key=lambda s: (size[s], year[s], s))
+            why = f"the largest (n = {size[kept]})"
+        else:
+            kept = max(studies, key=lambda s: (year[s], size[s], s))
+            why = f"the latest ({year[kept]})" if year[kept] else "the latest"
+        name = next(records[i]["study_name"] for i in members if records[i]["study_id"] == kept)
+        for i in members:
+            sid = records[i]["study_id"]
+            if sid != kept:
+                other = f"n = {size[sid]}" if spec.overlap == "largest" else (str(year[sid]) if year[sid] else "year unknown")
+                mark(i, "excluded", f"the same cohort as {name} ({_link_text(links, sid, kept, key[0])}); one "
+                                    f"publication per cohort is pooled: {name}, {why}, not this one ({other})")
 
 
 def _published_pool_rules(evidence, records, published, role, reason, mark) -> None:
