@@ -46,12 +46,15 @@ def shared_evidence(tmp_path_factory) -> tuple[Path, Path]:
 
 def add_to_search_log(evidence: Path, record_id: str) -> None:
     """Log an added record as found by one more citation search (so that the copy stays valid)."""
+    from datetime import date
+
     import yaml
 
     path = evidence / "search.yaml"
     log = yaml.safe_load(path.read_text(encoding="utf-8"))
     log["searches"].append({"id": f"seed-{len(log['searches']) + 1}", "topic": "seed", "source": "citation searching",
-                            "query": "test", "date": log["last_searched"], "records_found": 1})
+                            "query": "test", "date": date.fromordinal(log["last_searched"].toordinal()),
+                            "records_found": 1})
     log["screening"].append({"topic": "seed", "duplicates_removed": 0, "records_screened": 1, "records_excluded": 0,
                              "full_texts_assessed": 1, "included": [record_id]})
     path.write_text(yaml.safe_dump(log, sort_keys=False), encoding="utf-8")

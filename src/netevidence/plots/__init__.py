@@ -1,8 +1,10 @@
-"""Plots drawn with plotnine: forest plots, funnel plots, Kaplan-Meier and summary survival curves."""
+"""Plots drawn with plotnine: forest plots, funnel plots, Kaplan-Meier and summary survival curves; the
+PRISMA 2020 flow diagram as hand-built SVG."""
 
 from .forest import ForestLayout, forest_layout, forest_plot
 from .funnel import funnel_plot
 from .layout import save
+from .prisma import prisma_svg
 from .survival import km_plot, survival_curves_plot
 
-__all__ = ["ForestLayout", "forest_layout", "forest_plot", "funnel_plot", "km_plot", "save", "survival_curves_plot"]
+__all__ = ["ForestLayout", "forest_layout", "forest_plot", "funnel_plot", "km_plot", "prisma_svg", "save", "survival_curves_plot"]

@@ -26,6 +26,7 @@ from ..records import vocabulary
 from ..specs import AnalysisSpec, load_spec, spec_files
 from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
+from .overview import review_coverage, write_prisma
 from .study import build_study
 
 
@@ -125,6 +126,7 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
             for sid in c["studies"]:
                 by_study.setdefault(sid, []).append({"id": c["id"], "title": c["title"]})
         _write_static(env, staging)
+        prisma = write_prisma(evidence, staging)
         nav = [{"id": c["id"], "title": c["title"]} for c in contents]
         for c in contents:
             html = env.get_template("analysis.html.j2").render(a=c, nav=nav, root="../")
@@ -137,7 +139,8 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         html = env.get_template("methods.html.j2").render(nav=nav, root="", specs=contents)
         (staging / "methods.html").write_text(html, encoding="utf-8")
         html = env.get_template("index.html.j2").render(**_index_context(evidence, contents), nav=nav, root="",
-                                                       build_time=stamp)
+                                                       build_time=stamp, prisma=prisma,
+                                                       reviews=review_coverage(evidence, contents))
         (staging / "index.html").write_text(html, encoding="utf-8")
     return out / "index.html"
 

@@ -1,5 +1,6 @@
 """Analysis specifications: the schema, row selection with the no-double-counting rules, and running."""
 
+from .compare import PublishedComparison, published_comparisons
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panel, survival_curves
 from .loader import load_spec, load_specs, spec_files
 from .run import AnalysisResult, GroupFit, Stratum, run_spec
@@ -7,6 +8,7 @@ from .schema import AnalysisSpec
 from .selection import select_rows
 
 __all__ = [
-    "AnalysisResult", "AnalysisSpec", "GroupFit", "KaplanMeierPanel", "Stratum", "SurvivalCurves",
+    "AnalysisResult", "AnalysisSpec", "GroupFit", "KaplanMeierPanel", "PublishedComparison", "Stratum",
+    "SurvivalCurves", "published_comparisons",
     "kaplan_meier_panel", "load_spec", "load_specs", "run_spec", "select_rows", "spec_files", "survival_curves",
 ]

@@ -31,7 +31,7 @@ SHOWN_ROLES = ("study", "shown", "umbrella")
 ROW_COLUMNS = (
     "label", "detail", "group", "block", "role", "study_id", "study_name", "modality", "n", "events", "value", "low",
     "high", "yi", "vi", "weight", "measure", "statistic", "source", "location", "source_kind", "verified",
-    "file", "line", "reason", "row",
+    "file", "line", "reason", "row", "aggregation", "k",
 )
 
 
