@@ -58,7 +58,7 @@ def test_fixture_pools_one_publication_of_the_cohort_and_names_the_other():
     pooled = stratum.rows.loc[stratum.rows["role"] == "study", "study_id"].tolist()
     assert sorted(pooled) == ["alpha-2019", "omega-2018"]
     assert stratum.fit is not None and stratum.fit.k == 2
-    excluded = result.exclusions
+    excluded = result.exclusions[result.exclusions["role"] == "excluded"]
     assert excluded["study_id"].tolist() == ["alpha-2015"]
     reason = excluded["reason"].iloc[0]
     assert "the same cohort as Alpha 2019" in reason
@@ -84,7 +84,7 @@ def test_declared_overlap_silences_the_warning_and_gives_its_reason(tmp_path):
     report = validate_evidence(ev_dir)
     assert report.ok and not _overlaps(report)
     result = run_spec(load_evidence(ev_dir), load_spec(SPEC))
-    reason = result.exclusions["reason"].iloc[0]
+    reason = result.exclusions.set_index("study_id").loc["alpha-2015", "reason"]
     assert "declared overlap: Same centre; the 2006-2012 patients are in both series." in reason
 
 
@@ -119,7 +119,7 @@ def test_distinct_from_silences_the_warning_and_both_are_pooled(tmp_path):
     assert report.ok and not _overlaps(report)
     result = run_spec(load_evidence(ev_dir), load_spec(SPEC))
     assert result.strata[0].fit.k == 3
-    assert result.exclusions.empty
+    assert result.exclusions["role"].tolist() == ["umbrella"]
 
 
 def test_unknown_and_self_references(tmp_path):
