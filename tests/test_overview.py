@@ -160,3 +160,17 @@ def test_review_coverage_counts_held_and_pooled(fixture_site):
     index = htmlmod.unescape((out / "index.html").read_text(encoding="utf-8"))
     assert row["text"] in index
     assert "no search log" in index
+
+
+def test_cache_key_follows_declared_overlaps(tmp_path):
+    import shutil
+
+    from netevidence.report.cache import analysis_key
+
+    target = tmp_path / "evidence"
+    shutil.copytree(FIXTURE / "evidence", target)
+    spec = load_spec(FIXTURE / "analyses" / "sirt-orr.yaml")
+    before = analysis_key(load_evidence(target), spec, "code")
+    path = target / "alpha-2019.yaml"
+    path.write_text(path.read_text() + "distinct_from:\n  - {id: alpha-2015, reason: Checked; no shared patients.}\n")
+    assert analysis_key(load_evidence(target), spec, "code") != before
