@@ -190,7 +190,7 @@ def test_unchanged_analyses_come_from_the_cache(built, tmp_path, monkeypatch):
     shutil.copytree(cache, tmp_path / "cache2")
     ev2 = load_evidence(changed)
     write_site(ev2, tmp_path / "two", analyses=ANALYSES, cache_dir=tmp_path / "cache2")
-    assert sorted(calls) == ["landmark-survival", "symptom-response"]
+    assert sorted(calls) == ["ablation-survival", "landmark-survival", "symptom-response"]
     html = (tmp_path / "two" / "studies" / "pickens-2021.html").read_text(encoding="utf-8")
     assert "18/20" in html
     assert "18" in (tmp_path / "two" / "analyses" / "symptom-response.html").read_text(encoding="utf-8")

@@ -18,7 +18,9 @@ from netevidence.specs import AnalysisSpec, load_spec, load_specs, run_spec, sel
 
 ROOT = Path(__file__).resolve().parent.parent
 ANALYSES = ROOT / "analyses"
-SHIPPED = ("landmark-survival", "netter-1-hazard-ratios", "sirt-response", "symptom-response", "tace-vs-tae")
+SHIPPED = ("ablation-survival", "landmark-survival", "netter-1-hazard-ratios", "prrt-complications", "prrt-response",
+           "prrt-survival", "sirt-complications", "sirt-response", "sirt-survival", "symptom-response", "tace-vs-tae",
+           "transarterial-complications", "transarterial-response")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def results(evidence):
 # --------------------------------------------------------------------------- schema and loading
 
 
-def test_the_five_specifications_load():
+def test_the_shipped_specifications_load():
     assert tuple(s.id for s in load_specs(ANALYSES)) == SHIPPED
 
 

@@ -66,7 +66,11 @@ def published_comparisons(evidence: EvidenceBase, stratum: Stratum) -> tuple[Pub
     names = dict(zip(evidence.studies["study_id"], evidence.studies["study_name"]))
     p = stratum.prediction
     out = []
-    for r in rows[(rows["role"] == "umbrella") & (rows["aggregation"] == "pooled")].to_dict("records"):
+    outcomes = evidence.outcomes
+    for r in rows[rows["role"] == "umbrella"].to_dict("records"):
+        source = outcomes.loc[int(r["row"])]
+        if source["aggregation"] != "pooled":
+            continue
         value = _num(r["value"])
         if not math.isfinite(value):
             continue
@@ -83,7 +87,7 @@ def published_comparisons(evidence: EvidenceBase, stratum: Stratum) -> tuple[Pub
         overlap = None
         if math.isfinite(lo) and math.isfinite(hi):
             overlap = bool(p.ci_low <= hi and lo <= p.ci_high)
-        k = r.get("k")
+        k = source["k"]
         out.append(PublishedComparison(
             review_id=rec.id, review_name=rec.name, scale=stratum.scale,
             ours=float(p.pred), ours_low=float(p.ci_low), ours_high=float(p.ci_high), ours_k=stratum.k,
