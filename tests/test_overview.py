@@ -174,3 +174,13 @@ def test_cache_key_follows_declared_overlaps(tmp_path):
     path = target / "alpha-2019.yaml"
     path.write_text(path.read_text() + "distinct_from:\n  - {id: alpha-2015, reason: Checked; no shared patients.}\n")
     assert analysis_key(load_evidence(target), spec, "code") != before
+
+
+def test_study_pages_show_cohort_and_included_studies(fixture_site):
+    _, out = fixture_site
+    meta = htmlmod.unescape((out / "studies" / "meta-2020.html").read_text(encoding="utf-8"))
+    assert "Included studies without a record here" in meta
+    assert "Kappa K et al. Radioembolisation series. Example J 2012;1:1-10." in meta
+    assert '<a href="alpha-2015.html">alpha-2015</a>' in meta
+    alpha = htmlmod.unescape((out / "studies" / "alpha-2019.html").read_text(encoding="utf-8"))
+    assert "Alpha University Hospital; Germany; accrual 2006 to 2017-06" in alpha
