@@ -54,7 +54,10 @@ def log_counts(raw: dict) -> dict[str, int]:
     for b in blocks:
         for r in b.get("full_texts_excluded", []):
             reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["count"]
-    out.update({f"reason:{k}": v for k, v in reasons.items()})
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    out.update({f"reason:{k}": v for k, v in ranked[:8]})
+    if len(ranked) > 8:
+        out["reason:other"] = sum(v for _, v in ranked[8:])
     out["excluded_full_text"] = sum(reasons.values())
     out["included"] = sum(len(b["included"]) for b in blocks)
     topics: dict[str, int] = {}
@@ -95,6 +98,23 @@ screening:
     svg = prisma_svg(prisma_flow(SearchLog.model_validate(raw)))
     assert drawn_counts(svg) == log_counts(raw)
     assert drawn_counts(svg)["reason:overlapping cohort"] == 3
+
+
+def test_prisma_diagram_sums_rare_reasons():
+    reasons = [{"reason": f"reason {i}", "count": 1 + (i < 3)} for i in range(11)]
+    raw = {"last_searched": "2026-12-01", "searches": [
+        {"id": "sirt-1", "topic": "sirt", "source": "PubMed", "query": "q", "date": "2026-12-01", "records_found": 20}],
+        "screening": [{"topic": "sirt", "duplicates_removed": 0, "records_screened": 20, "records_excluded": 2,
+                       "full_texts_assessed": 18, "full_texts_excluded": reasons, "included": ["a", "b", "c", "d"]}]}
+    from datetime import date
+
+    from netevidence.records.schema import SearchLog
+
+    log = SearchLog.model_validate({**raw, "last_searched": date(2026, 12, 1),
+                                    "searches": [{**raw["searches"][0], "date": date(2026, 12, 1)}]})
+    drawn = drawn_counts(prisma_svg(prisma_flow(log)))
+    assert drawn == log_counts(raw)
+    assert drawn["reason:other"] == 3 and drawn["reason:reason 0"] == 2
 
 
 @pytest.fixture(scope="module")

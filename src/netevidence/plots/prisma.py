@@ -53,8 +53,9 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
             'marker-end="url(#arrow)"/>')
 
 
-def prisma_svg(flow: PrismaFlow, *, title: str = "PRISMA 2020 flow diagram") -> str:
-    """The flow diagram as a standalone SVG document (a string)."""
+def prisma_svg(flow: PrismaFlow, *, title: str = "PRISMA 2020 flow diagram", max_reasons: int = 8) -> str:
+    """The flow diagram as a standalone SVG document (a string). The ``max_reasons`` most frequent reasons for
+    excluding full texts are listed one by one, the others summed in one line (the report lists them all)."""
     ident = [(f"Records identified (n = {flow.total_identified})", "identified", True),
              (f"Databases (n = {flow.databases})", "databases", False)]
     ident += [(f"  {source} (n = {n})", f"source:{source}", False) for source, n in flow.identified
@@ -70,7 +71,10 @@ def prisma_svg(flow: PrismaFlow, *, title: str = "PRISMA 2020 flow diagram") -> 
     excluded = [(f"Records excluded (n = {flow.excluded_screening})", "excluded_screening", True)]
     assessed = [(f"Full texts assessed for eligibility (n = {flow.assessed})", "assessed", True)]
     ft = [(f"Full texts excluded (n = {flow.excluded_full_text})", "excluded_full_text", True)]
-    ft += [(f"{reason} (n = {n})", f"reason:{reason}", False) for reason, n in flow.full_text_reasons]
+    shown, rest = flow.full_text_reasons[:max_reasons], flow.full_text_reasons[max_reasons:]
+    ft += [(f"• {reason} (n = {n})", f"reason:{reason}", False) for reason, n in shown]
+    if rest:
+        ft.append((f"• {len(rest)} other reasons (n = {sum(n for _, n in rest)})", "reason:other", False))
     included = [(f"Records included in the evidence base (n = {flow.included})", "included", True)]
     included += [(f"{SEARCH_TOPICS.get(t, t).split(' (')[0]} (n = {n})", f"topic:{t}", False)
                  for t, n in flow.included_by_topic]

@@ -29,6 +29,10 @@ def write_prisma(evidence: EvidenceBase, directory: Path) -> dict[str, Any] | No
         "identified": flow.total_identified,
         "included": flow.included,
         "topics": [{"topic": SEARCH_TOPICS.get(t, t), "included": n} for t, n in flow.included_by_topic],
+        "reasons": [{"reason": r, "count": n} for r, n in flow.full_text_reasons],
+        "searches_table": [{"id": x.id, "topic": x.topic, "source": x.source, "query": x.query,
+                            "date": x.date.isoformat(), "found": x.records_found}
+                           for x in evidence.search_log.searches],
         "alt": (f"PRISMA 2020 flow diagram: {flow.total_identified} records identified, "
                 f"{flow.duplicates_removed} duplicates removed, {flow.screened} screened, "
                 f"{flow.excluded_screening} excluded, {flow.assessed} full texts assessed, "
