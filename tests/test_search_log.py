@@ -182,3 +182,15 @@ def test_evidence_base_carries_the_log():
     ev = load_evidence(ROOT / "evidence")
     assert ev.search_log is not None
     assert prisma_flow(ev.search_log).included == len(ev.records)
+
+
+def test_cli_reports_log_errors_with_their_place(tmp_path, capsys):
+    from netevidence.cli import main
+
+    target = _evidence(tmp_path, LOG.replace("records_excluded: 10", "records_excluded: 11"))
+    assert main(["validate", str(target)]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "[screening-arithmetic]" in x)
+    assert line.startswith(f"{target / 'search.yaml'}:20:26: error [screening-arithmetic] "
+                           "screening[0].full_texts_assessed: records screened (15) - excluded (11) = 4")
+    assert "Fix: correct the counts" in line
