@@ -199,3 +199,47 @@ def test_many_records_are_bucketed():
     links = cohort_links(records, {})
     assert len(links) == 500
     assert all(int(l.second[-4:]) == int(l.first[-4:]) + 1 and int(l.first[-4:]) % 2 == 0 for l in links)
+
+
+def _orr_record(rid: str, n: int, events: int, *, year: int, overlaps: tuple[str, ...] = (), arms: str = "") -> str:
+    extra = "".join(f"  - {{id: {o}, reason: shared patients}}\n" for o in overlaps)
+    return (f"id: {rid}\nname: {rid}\ndesign: case_series\nmodality: [sirt]\ncitation: {rid}\n"
+            f"sources:\n  {rid}: {{authors: [{rid.title()} A], year: {year}}}\n"
+            + (f"overlaps_with:\n{extra}" if extra else "") + arms
+            + f"outcomes:\n  - endpoint: orr\n    statistic: {{kind: count, events: {events}, n: {n}}}\n"
+            f"    provenance: {{source: {rid}, location: abstract, kind: primary, verified: true}}\n")
+
+
+@pytest.mark.parametrize("sizes, pooled", [
+    # the middle publication is the largest: both ends give way to it
+    ((30, 60, 40), {"b-2016"}),
+    # an end is the largest: the middle gives way, the other end is not linked to the kept one and stays
+    ((60, 40, 30), {"a-2015", "c-2017"}),
+])
+def test_a_chain_of_overlaps_keeps_every_publication_not_linked_to_a_kept_one(tmp_path, sizes, pooled):
+    a, b, c = sizes
+    _write(tmp_path, {
+        "a-2015": _orr_record("a-2015", a, 10, year=2015),
+        "b-2016": _orr_record("b-2016", b, 10, year=2016, overlaps=("a-2015",)),
+        "c-2017": _orr_record("c-2017", c, 10, year=2017, overlaps=("b-2016",)),
+        "d-2018": _orr_record("d-2018", 50, 10, year=2018),
+    })
+    spec = load_spec(SPEC)
+    result = run_spec(load_evidence(tmp_path), spec)
+    rows = result.strata[0].rows
+    assert set(rows.loc[rows["role"] == "study", "study_id"]) == pooled | {"d-2018"}
+    for r in result.exclusions.itertuples():
+        assert r.reason.startswith("the same cohort as ") and "declared overlap: shared patients" in r.reason
+
+
+def test_an_arm_brings_its_own_size(tmp_path):
+    arms = ("arms:\n  - {id: y90, label: SIRT, modality: sirt}\n  - {id: tace, label: TACE, modality: tace}\n"
+            "population:\n  patients: 200\n  arms: {y90: 20, tace: 180}\n"
+            "  provenance: {source: big-2019, location: abstract, kind: primary, verified: true}\n")
+    big = _orr_record("big-2019", 1, 0, year=2019, overlaps=("small-2015",), arms=arms)
+    big = big.replace("    statistic: {kind: count, events: 0, n: 1}",
+                      "    arm: y90\n    statistic: {kind: proportion, percent: 40}")
+    _write(tmp_path, {"big-2019": big, "small-2015": _orr_record("small-2015", 30, 10, year=2015)})
+    result = run_spec(load_evidence(tmp_path), load_spec(SPEC).model_copy(update={"model": load_spec(SPEC).model}))
+    reason = result.exclusions.set_index("study_id").loc["big-2019", "reason"]
+    assert "the largest (n = 30), not this one (n = 20)" in reason

@@ -223,34 +223,40 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     return frame
 
 
-def _patients(evidence: EvidenceBase) -> dict[str, int]:
-    out = {}
-    for rec in evidence.records:
-        if rec.population is not None and rec.population.patients is not None:
-            out[rec.id] = rec.population.patients
-    return out
+def _size(evidence_record, row: dict) -> int:
+    """The size a publication brings to a quantity: the row's n, else its arm's patients, else the record's."""
+    n = _none(row["n"])
+    if n is not None:
+        return int(n)
+    pop = evidence_record.population
+    if pop is None:
+        return 0
+    arm = _none(row["arm"])
+    if arm is not None and arm in pop.arms:
+        return int(pop.arms[arm])
+    return int(pop.patients or 0) if arm is None or not pop.arms else 0
 
 
-def _link_text(links: tuple[CohortLink, ...], a: str, b: str, group: tuple[str, ...]) -> str:
-    for link in links:
-        if {link.first, link.second} == {a, b}:
-            if link.kind == "declared":
-                return f"declared overlap: {link.reason}"
-            return (f"possible overlap, not declared: {link.reason}; resolve it with overlaps_with or "
-                    "distinct_from")
-    return f"linked through the cohort {', '.join(group)}"
+def _link_text(link: CohortLink) -> str:
+    if link.kind == "declared":
+        return f"declared overlap: {link.reason}"
+    return f"possible overlap, not declared: {link.reason}; resolve it with overlaps_with or distinct_from"
 
 
 def _one_per_cohort(evidence: EvidenceBase, spec: AnalysisSpec, records: list[dict], role, mark) -> None:
-    """Rows of publications of one cohort (declared or possible overlaps): for each quantity, keep the
-    rows of one publication, the largest (``overlap: largest``: n of the row, else the record's patients,
-    then the latest) or the latest (``overlap: latest``: publication year, then the largest)."""
+    """Rows of publications of one cohort (declared or possible overlaps): for each quantity, publications
+    are taken in order of preference, the largest (``overlap: largest``: n of the row, else its arm's or
+    the record's patients; then the latest) or the latest (``overlap: latest``: publication year; then the
+    largest); a publication is kept unless it is linked to one already kept, whose rows it then gives way to."""
     links = cohort_links(evidence.records, evidence.citations)
     if not links:
         return
     groups = cohort_groups(links)
+    adjacent: dict[tuple[str, str], CohortLink] = {}
+    for link in links:
+        adjacent.setdefault((link.first, link.second), link)
+        adjacent.setdefault((link.second, link.first), link)
     by_id = {rec.id: rec for rec in evidence.records}
-    patients = _patients(evidence)
     buckets: dict[tuple, list[int]] = {}
     for i, row in enumerate(records):
         sid = row["study_id"]
@@ -261,27 +267,38 @@ def _one_per_cohort(evidence: EvidenceBase, spec: AnalysisSpec, records: list[di
         key = (groups[sid], row["endpoint"], _none(row["qualifier"]), _none(row["time"]), _none(row["time_unit"]),
                row["scale"], _none(row["comparator"]) is not None, fams)
         buckets.setdefault(key, []).append(i)
-    for key, members in buckets.items():
+    for members in buckets.values():
         studies = sorted({records[i]["study_id"] for i in members})
         if len(studies) < 2:
             continue
-        size = {s: max([_none(records[i]["n"]) or 0 for i in members if records[i]["study_id"] == s]
-                       + [patients.get(s, 0)]) for s in studies}
+        size = {s: max(_size(by_id[s], records[i]) for i in members if records[i]["study_id"] == s) for s in studies}
         year = {s: _none(next(records[i]["year"] for i in members if records[i]["study_id"] == s)) or 0
                 for s in studies}
         if spec.overlap == "largest":
-            kept = max(studies, key=lambda s: (size[s], year[s], s))
-            why = f"the largest (n = {size[kept]})"
+            order = sorted(studies, key=lambda s: (size[s], year[s], s), reverse=True)
         else:
-            kept = max(studies, key=lambda s: (year[s], size[s], s))
-            why = f"the latest ({year[kept]})" if year[kept] else "the latest"
-        name = next(records[i]["study_name"] for i in members if records[i]["study_id"] == kept)
+            order = sorted(studies, key=lambda s: (year[s], size[s], s), reverse=True)
+        kept: list[str] = []
+        gives_way: dict[str, str] = {}
+        for s in order:
+            winner = next((k for k in kept if (s, k) in adjacent), None)
+            if winner is None:
+                kept.append(s)
+            else:
+                gives_way[s] = winner
+        names = {records[i]["study_id"]: records[i]["study_name"] for i in members}
         for i in members:
             sid = records[i]["study_id"]
-            if sid != kept:
-                other = f"n = {size[sid]}" if spec.overlap == "largest" else (str(year[sid]) if year[sid] else "year unknown")
-                mark(i, "excluded", f"the same cohort as {name} ({_link_text(links, sid, kept, key[0])}); one "
-                                    f"publication per cohort is pooled: {name}, {why}, not this one ({other})")
+            if sid not in gives_way:
+                continue
+            k = gives_way[sid]
+            if spec.overlap == "largest":
+                why, other = f"the largest (n = {size[k]})", f"n = {size[sid]}"
+            else:
+                why = f"the latest ({year[k]})" if year[k] else "the latest"
+                other = str(year[sid]) if year[sid] else "year unknown"
+            mark(i, "excluded", f"the same cohort as {names[k]} ({_link_text(adjacent[(sid, k)])}); one "
+                                f"publication per cohort is pooled: {names[k]}, {why}, not this one ({other})")
 
 
 def _published_pool_rules(evidence, records, published, role, reason, mark) -> None:
