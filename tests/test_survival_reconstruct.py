@@ -305,3 +305,23 @@ def test_batch_matches_single_and_names_the_curve():
     bad = ar.assign(n_at_risk=ar.n_at_risk[::-1].to_numpy())
     with pytest.raises(ValueError, match=r"curve 1: at_risk: row 1: n_at_risk rises from 5 to 13 at time 2"):
         reconstruct_many(curves[:2], [len(x)] * 2, at_risks=[ar, bad])
+
+
+def test_km_corners_of_a_trial_without_events_is_the_flat_curve():
+    corners = km_corners(np.array([3.0, 5.0, 8.0]), np.array([0, 0, 0]))
+    np.testing.assert_array_equal(corners["time"], [0.0, 8.0])
+    np.testing.assert_array_equal(corners["survival"], [1.0, 1.0])
+
+
+def test_km_corners_keeps_both_corners_of_every_step():
+    corners = km_corners(np.array([1.0, 2.0, 4.0, 6.0]), np.array([1, 0, 1, 0]))
+    # drops to 3/4 at t=1 and to 3/4 * 1/2 at t=4; follow-up ends at t=6
+    np.testing.assert_allclose(corners["time"], [0.0, 1.0, 1.0, 4.0, 4.0, 6.0])
+    np.testing.assert_allclose(corners["survival"], [1.0, 1.0, 0.75, 0.75, 0.375, 0.375])
+
+
+def test_digitise_leaves_a_two_point_curve_without_swaps():
+    flat = km_corners(np.array([3.0, 5.0]), np.array([0, 0]))
+    out = digitise(flat, np.random.default_rng(1), n_swaps=2)
+    np.testing.assert_array_equal(out["time"], [0.0, 5.0])
+    np.testing.assert_array_equal(out["survival"], [1.0, 1.0])

@@ -19,7 +19,7 @@ def km_corners(time, event) -> pd.DataFrame:
     """Both corners of every step of the Kaplan-Meier curve of (time, event), plus the end of follow-up:
     the points a careful digitiser would click."""
     jt, js = km_step(time, event)
-    prev = np.concatenate(([1.0], js[:-1]))
+    prev = np.concatenate(([1.0], js))[:-1]  # survival just before each drop; empty when there are no events
     t = np.concatenate(([0.0], np.repeat(jt, 2), [float(np.max(time))]))
     s = np.concatenate(([1.0], np.column_stack((prev, js)).ravel(), [js[-1] if len(js) else 1.0]))
     return pd.DataFrame({"time": t, "survival": s})
@@ -41,7 +41,7 @@ def digitise(corners: pd.DataFrame, rng: np.random.Generator, *, sd_time: float 
     t = t + rng.normal(0.0, sd_time, len(t)) if sd_time > 0 else t
     s = s + rng.normal(0.0, sd_survival, len(s)) if sd_survival > 0 else s
     t[0], s[0] = 0.0, 1.0
-    for _ in range(n_swaps):
+    for _ in range(n_swaps if len(t) >= 3 else 0):  # a swap needs two rows after the origin
         i = int(rng.integers(1, len(t) - 1))
         t[[i, i + 1]] = t[[i + 1, i]]
         s[[i, i + 1]] = s[[i + 1, i]]
