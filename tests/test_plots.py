@@ -188,5 +188,5 @@ def test_survival_curves_plot_renders(tmp_path):
 
     result = run_spec(load_evidence(ROOT / "evidence"), load_spec(ROOT / "analyses" / "landmark-survival.yaml"))
     p, w, h, alt = survival_curves_plot(result.curves, title="Overall survival")
-    assert "summary curves for 90Y radioembolisation with resin microspheres" in alt
+    assert "summary curves for microwave ablation, 90Y radioembolisation with resin microspheres" in alt
     assert all(f.stat().st_size > 1000 for f in save(p, tmp_path / "curves", w, h))
