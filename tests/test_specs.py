@@ -18,9 +18,10 @@ from netevidence.specs import AnalysisSpec, load_spec, load_specs, run_spec, sel
 
 ROOT = Path(__file__).resolve().parent.parent
 ANALYSES = ROOT / "analyses"
-SHIPPED = ("ablation-survival", "landmark-survival", "netter-1-hazard-ratios", "prrt-complications", "prrt-response",
-           "prrt-survival", "sirt-complications", "sirt-response", "sirt-survival", "symptom-response", "tace-vs-tae",
-           "transarterial-complications", "transarterial-response")
+SHIPPED = tuple(sorted(
+    ("landmark-survival", "netter-1-hazard-ratios", "symptom-response", "tace-vs-tae")
+    + tuple(f"{m}-{kind}" for m in ("sirt", "transarterial", "ablation", "prrt")
+            for kind in ("response", "survival", "complications"))))
 
 
 @pytest.fixture(scope="module")
