@@ -41,7 +41,24 @@ def shared_evidence(tmp_path_factory) -> tuple[Path, Path]:
     if not evidence.exists():
         shutil.copytree(ROOT / "evidence", evidence)
         (evidence / "xss-test.yaml").write_text(XSS_RECORD, encoding="utf-8")
+        add_to_search_log(evidence, "xss-test")
     return evidence, base / "cache"
+
+
+def add_to_search_log(evidence: Path, record_id: str) -> None:
+    """Log an added record as found by one more citation search (so that the copy stays valid)."""
+    from datetime import date
+
+    import yaml
+
+    path = evidence / "search.yaml"
+    log = yaml.safe_load(path.read_text(encoding="utf-8"))
+    log["searches"].append({"id": f"seed-{len(log['searches']) + 1}", "topic": "seed", "source": "citation searching",
+                            "query": "test", "date": date.fromordinal(log["last_searched"].toordinal()),
+                            "records_found": 1})
+    log["screening"].append({"topic": "seed", "duplicates_removed": 0, "records_screened": 1, "records_excluded": 0,
+                             "full_texts_assessed": 1, "included": [record_id]})
+    path.write_text(yaml.safe_dump(log, sort_keys=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +195,7 @@ def test_unchanged_analyses_come_from_the_cache(built, tmp_path, monkeypatch):
     shutil.copytree(cache, tmp_path / "cache2")
     ev2 = load_evidence(changed)
     write_site(ev2, tmp_path / "two", analyses=ANALYSES, cache_dir=tmp_path / "cache2")
-    assert sorted(calls) == ["landmark-survival", "symptom-response"]
+    assert sorted(calls) == ["ablation-survival", "landmark-survival", "symptom-response"]
     html = (tmp_path / "two" / "studies" / "pickens-2021.html").read_text(encoding="utf-8")
     assert "18/20" in html
     assert "18" in (tmp_path / "two" / "analyses" / "symptom-response.html").read_text(encoding="utf-8")

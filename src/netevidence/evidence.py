@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import tables
 from .records import CurveData, EvidenceError, Problem, Record, ValidationReport, validate_evidence
-from .records.schema import Citation
+from .records.schema import Citation, SearchLog
 
 TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "review_counts", "sources", "curves",
                "risk_of_bias")
@@ -21,7 +21,8 @@ TABLE_NAMES = ("outcomes", "studies", "arms", "data_cuts", "characteristics", "r
 class EvidenceBase:
     """Records as curated and the tables built from them; ``warnings`` are the consistency warnings.
 
-    ``curve_data`` maps (study id, curve id) to the digitised points and at-risk table of each curve.
+    ``curve_data`` maps (study id, curve id) to the digitised points and at-risk table of each curve;
+    ``search_log`` is ``evidence/search.yaml`` when the directory has one.
     """
 
     root: str
@@ -38,6 +39,7 @@ class EvidenceBase:
     risk_of_bias: pd.DataFrame
     curve_data: Mapping[tuple[str, str], CurveData]
     warnings: tuple[Problem, ...]
+    search_log: SearchLog | None = None
 
     def record(self, study_id: str) -> Record:
         try:
@@ -105,6 +107,7 @@ def evidence_from_report(report: ValidationReport) -> EvidenceBase:
         risk_of_bias=tables.risk_of_bias_table(loaded),
         curve_data={(item.record.id, cid): data for item in loaded for cid, data in item.curves.items()},
         warnings=report.warnings,
+        search_log=report.search_log,
     )
 
 

@@ -1,12 +1,13 @@
-"""Plots drawn with plotnine: forest plots, funnel plots, Kaplan-Meier and summary survival curves, and
-risk-of-bias traffic-light and summary plots."""
+"""Plots drawn with plotnine: forest plots, funnel plots, Kaplan-Meier and summary survival curves,
+risk-of-bias traffic-light and summary plots; the PRISMA 2020 flow diagram as hand-built SVG."""
 
 from .forest import ForestLayout, forest_layout, forest_plot
 from .funnel import funnel_plot
 from .layout import save
+from .prisma import prisma_svg
 from .risk_of_bias import summary_plot as risk_of_bias_summary_plot
 from .risk_of_bias import traffic_light_plot
 from .survival import km_plot, survival_curves_plot
 
-__all__ = ["ForestLayout", "forest_layout", "forest_plot", "funnel_plot", "km_plot", "risk_of_bias_summary_plot", "save",
-           "survival_curves_plot", "traffic_light_plot"]
+__all__ = ["ForestLayout", "forest_layout", "forest_plot", "funnel_plot", "km_plot", "prisma_svg",
+           "risk_of_bias_summary_plot", "save", "survival_curves_plot", "traffic_light_plot"]

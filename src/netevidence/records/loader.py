@@ -1,7 +1,8 @@
 """Reading an evidence directory: parse every file, validate it, and collect every problem at once.
 
-An evidence directory holds one YAML file per study or publication group (``*.yaml`` or ``*.yml``)
-and, optionally, ``sources.yaml`` with citations shared by several records. Files are only ever read.
+An evidence directory holds one YAML file per study or publication group (``*.yaml`` or ``*.yml``),
+optionally ``sources.yaml`` with citations shared by several records and ``search.yaml``, the search and
+screening log (:mod:`netevidence.records.searchlog`). Files are only ever read.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Callable, Iterable, Mapping
 from .checks import check_collection, check_record
 from .curves import load_curves
 from .loaded import LoadedRecord
+from .overlap import check_overlaps
 from .problems import Problem, cap_warnings
-from .schema import Citation, Record, SharedSources
+from .schema import Citation, Record, SearchLog, SharedSources
+from .searchlog import SEARCH_LOG_FILE, check_search_log
 from .structure import validate_structure
 from .yamlsource import ParsedYaml, YamlError, parse_yaml_file
 
@@ -31,6 +34,7 @@ class ValidationReport:
     records: tuple[LoadedRecord, ...]
     shared_sources: Mapping[str, Citation] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    search_log: SearchLog | None = None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -57,7 +61,14 @@ def evidence_files(path: str | Path) -> tuple[Path, Path | None]:
     else:
         raise FileNotFoundError(f"{path}: no such file or directory")
     shared_path = shared if shared.is_file() else None
-    return tuple(p for p in files if p.name != SHARED_SOURCES_FILE), shared_path
+    return tuple(p for p in files if p.name not in (SHARED_SOURCES_FILE, SEARCH_LOG_FILE)), shared_path
+
+
+def search_log_file(path: str | Path) -> Path | None:
+    """The search log of an evidence directory (``search.yaml``), if there is one."""
+    path = Path(path)
+    log = path / SEARCH_LOG_FILE if path.is_dir() else None
+    return log if log is not None and log.is_file() else None
 
 
 def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], Iterable] | None = None
@@ -103,15 +114,31 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
             problems.extend(found)
             loaded.append(replace(record, curves=curves))
     problems.extend(check_collection(loaded))
+    problems.extend(check_overlaps(loaded, shared))
+    search_log: SearchLog | None = None
+    log_path = search_log_file(path)
+    if log_path is not None:
+        try:
+            log_parsed = parse_yaml_file(log_path)
+        except YamlError as exc:
+            problems.append(exc.problem)
+        else:
+            model, found = validate_structure(log_parsed, SearchLog)
+            problems.extend(found)
+            if isinstance(model, SearchLog):
+                search_log = model
+                problems.extend(check_search_log(model, log_parsed, loaded))
     if not record_paths:
         problems.append(Problem("error", "no-records", "no evidence files (*.yaml) found", str(path),
                                 fix="point to the evidence directory or a record file"))
     return ValidationReport(
         root=str(path),
-        files=tuple(str(p) for p in record_paths) + ((str(shared_path),) if shared_path else ()),
+        files=tuple(str(p) for p in record_paths) + ((str(shared_path),) if shared_path else ())
+        + ((str(log_path),) if log_path else ()),
         records=tuple(loaded),
         shared_sources=MappingProxyType(shared),
         problems=tuple(cap_warnings(problems)),
+        search_log=search_log,
     )
 
 

@@ -32,6 +32,8 @@ SourceKind = _literal(vocab.SOURCE_KINDS)
 PRelation = _literal(vocab.P_RELATIONS)
 AggregationType = _literal(vocab.AGGREGATIONS)
 PooledModel = _literal(vocab.POOLED_MODELS)
+SearchTopic = _literal(vocab.SEARCH_TOPICS)
+SearchSource = _literal(vocab.SEARCH_SOURCES)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -134,19 +136,39 @@ class Overlap(_Model):
     reason: Text
 
 
+class Distinct(_Model):
+    """Another record that looks like the same cohort (``possible-overlap``) but was checked and is not."""
+
+    id: Slug
+    reason: Text
+
+
 class ReportedNumber(_Model):
     value: Count
     provenance: Provenance | None = None
 
 
+class IncludedStudy(_Model):
+    """A primary study that a review includes and that has no record here: its citation as printed."""
+
+    citation: Text
+    modality: list[Modality] = []
+    note: Text | None = None
+
+
 class Review(_Model):
-    """What a systematic review or meta-analysis included. Several sources may report the counts."""
+    """What a systematic review or meta-analysis included. Several sources may report the counts.
+
+    ``included_ids`` are the included studies that have a record here, ``included_other`` the ones that do
+    not (their citations), so that the share of a review's evidence held here can be shown.
+    """
 
     studies: list[ReportedNumber] = []
     abstracts: list[ReportedNumber] = []
     patients: list[ReportedNumber] = []
     procedures: list[ReportedNumber] = []
     included_ids: list[Slug] = []
+    included_other: list[IncludedStudy] = []
     included_note: Text | None = None
 
 
@@ -339,6 +361,7 @@ class Record(_Model):
     notes: Text | None = None
     cohort: Cohort | None = None
     overlaps_with: list[Overlap] = []
+    distinct_from: list[Distinct] = []
     population: Population | None = None
     arms: list[Arm] = []
     data_cuts: list[DataCut] = []
@@ -353,3 +376,44 @@ class SharedSources(_Model):
     """``evidence/sources.yaml``: citations used by several records (e.g. a review that reports many)."""
 
     sources: dict[Slug, Citation]
+
+
+# --- the search and screening log (evidence/search.yaml) --------------------------------------------
+
+
+class Search(_Model):
+    """One search: where, what was asked, when, and how many results it returned."""
+
+    id: Slug
+    topic: SearchTopic
+    source: SearchSource
+    query: Text
+    date: _dt.date
+    records_found: Count
+    note: Text | None = None
+
+
+class ExclusionReason(_Model):
+    reason: Text
+    count: Count
+
+
+class Screening(_Model):
+    """The screening of one topic's search results (one block per topic and curator)."""
+
+    topic: SearchTopic
+    duplicates_removed: Count
+    records_screened: Count
+    records_excluded: Count
+    full_texts_assessed: Count
+    full_texts_excluded: list[ExclusionReason] = []
+    included: list[Slug] = []
+    note: Text | None = None
+
+
+class SearchLog(_Model):
+    """``evidence/search.yaml``: every search, the screening counts and the records each topic produced."""
+
+    last_searched: _dt.date
+    searches: Annotated[list[Search], Field(min_length=1)]
+    screening: Annotated[list[Screening], Field(min_length=1)]

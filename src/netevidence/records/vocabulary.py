@@ -136,6 +136,28 @@ SOURCE_KINDS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+SEARCH_TOPICS: Mapping[str, str] = MappingProxyType(
+    {
+        "sirt": "90Y radioembolisation (resin and glass)",
+        "transarterial": "bland embolisation and chemoembolisation (TAE, cTACE, DEB-TACE)",
+        "ablation": "thermal ablation (radiofrequency, microwave, laser) and irreversible electroporation",
+        "prrt": "peptide receptor radionuclide therapy, intravenous and intra-arterial",
+        "seed": "the seed review and the studies it cites",
+    }
+)
+
+# Where a search was run. PRISMA 2020 counts the first two as databases, the others as other methods.
+SEARCH_SOURCES: Mapping[str, str] = MappingProxyType(
+    {
+        "PubMed": "PubMed (database)",
+        "PMC": "PubMed Central (database)",
+        "journal pages": "journal web pages (other methods)",
+        "conference abstracts": "conference abstract collections (other methods)",
+        "citation searching": "reference lists of other publications (other methods)",
+    }
+)
+DATABASE_SOURCES = frozenset({"PubMed", "PMC"})
+
 P_RELATIONS: Mapping[str, str] = MappingProxyType({"=": "equal to", "<": "less than", "<=": "at most"})
 
 # Months per unit, for converting reported times to a common scale (1 year = 12 months,

@@ -19,7 +19,7 @@ from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plo
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
-from ..specs import AnalysisSpec, run_spec, summary_of_findings
+from ..specs import AnalysisSpec, PublishedComparison, published_comparisons, run_spec, summary_of_findings
 from .methods import spec_methods
 
 ROLE_TEXT = {
@@ -101,6 +101,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     strata = []
     summary = []
     used_studies: set[str] = set()
+    pooled_studies: set[str] = set()
     for i, st in enumerate(result.strata, start=1):
         stem = img_dir / f"{spec.id}-{i}-forest"
         plot, lay = forest_plot(st, subgroup=spec.subgroup)
@@ -169,10 +170,14 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
             title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
             fp, w, h, alt = funnel_plot(st.funnel, labels, measure=st.measure, title=title)
             funnel = _figure(fp, img_dir / f"{spec.id}-{i}-funnel", w, h, alt, img_rel)
+        comparisons = [comparison_text(c) for c in published_comparisons(evidence, st)]
+        if st.fit is not None:
+            pooled_studies.update(st.rows.loc[st.rows["role"] == "study", "study_id"])
         strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
                        "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
                        "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
-                       "notes": list(st.notes), "bayes": bayes, "certainty": _certainty(st.certainty)})
+                       "notes": list(st.notes), "bayes": bayes, "certainty": _certainty(st.certainty),
+                       "comparisons": comparisons})
         summary.extend(_summary_rows(spec, st, i))
     exclusions = []
     for r in result.exclusions.to_dict("records"):
@@ -209,6 +214,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         "methods": spec_methods(spec), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
+        "pooled_studies": sorted(pooled_studies),
     }
 
 
@@ -255,6 +261,40 @@ def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Pa
     elif missing:
         out.append({"tool": None, "traffic": None, "summary": None, "missing": missing})
     return out
+
+
+def _names(items: tuple[str, ...]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def comparison_text(c: PublishedComparison) -> dict[str, str]:
+    """The sentences that set our pooled estimate beside a published one (see :mod:`netevidence.specs.compare`)."""
+    ours = fmt_ci(c.ours, c.ours_low, c.ours_high, c.scale)
+    theirs = fmt_ci(c.published, c.published_low, c.published_high, c.scale)
+    k = f"k = {c.published_k}" if c.published_k is not None else "k not stated"
+    if c.scale == "ratio":
+        diff = f"ours is {c.difference:.2f} times the published ratio"
+    elif c.scale == "proportion":
+        diff = f"ours minus published is {c.difference:+.1f} percentage points"
+    else:
+        diff = f"ours minus published is {c.difference:+.1f}"
+    if c.cis_overlap is None:
+        ci = "the published estimate has no confidence interval here"
+    else:
+        ci = "the confidence intervals overlap" if c.cis_overlap else "the confidence intervals do not overlap"
+    estimates = f"Our pool {ours} (k = {c.ours_k}) against {c.review_name} {theirs} ({k}): {diff}; {ci}."
+    if c.listed:
+        parts = [f"In both: {_names(c.in_both)}.", f"Only in our pool: {_names(c.only_ours)}."]
+        if c.only_published_held:
+            parts.append(f"Included by {c.review_name} and held here, but not pooled in this plot: "
+                         f"{_names(c.only_published_held)}.")
+        if c.only_published_not_held:
+            parts.append(f"Included by {c.review_name} without a record here: {c.only_published_not_held}.")
+        studies = " ".join(parts)
+    else:
+        studies = (f"{c.review_name} does not list its included studies in its record, so which of our "
+                   f"studies it holds is not known. Our pool holds: {_names(c.only_ours)}.")
+    return {"review_id": c.review_id, "review_name": c.review_name, "estimates": estimates, "studies": studies}
 
 
 def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:

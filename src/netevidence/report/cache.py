@@ -50,8 +50,9 @@ def _relative(file, root: Path) -> str:
 
 def analysis_key(evidence: EvidenceBase, spec: AnalysisSpec, code: str) -> str:
     """The cache key of one analysis: its specification, every record of a study it selects a row of
-    (outcomes, study, arms, data cuts, digitised curves and their contents, review, related ids, population
-    and sources, with file names relative to the evidence directory) and the code fingerprint."""
+    (outcomes, study, arms, data cuts, digitised curves and their contents, review with the names of its
+    included studies, related ids, population, sources, cohort and declared overlaps, with file names
+    relative to the evidence directory) and the code fingerprint."""
     studies = spec_studies(evidence, spec)
     root = Path(evidence.root)
     root = (root if root.is_dir() else root.parent).resolve()
@@ -66,9 +67,13 @@ def analysis_key(evidence: EvidenceBase, spec: AnalysisSpec, code: str) -> str:
         if study_id in studies:
             h.update(data.curve.to_csv().encode())
             h.update(b"" if data.at_risk is None else data.at_risk.to_csv().encode())
+    names = dict(zip(evidence.studies["study_id"], evidence.studies["study_name"]))
     for rec in evidence.records:
         if rec.id in studies:
-            h.update(rec.model_dump_json(include={"review", "related", "population", "sources"}).encode())
+            h.update(rec.model_dump_json(include={"review", "related", "population", "sources", "cohort",
+                                                  "overlaps_with", "distinct_from"}).encode())
+            if rec.review is not None:  # the names of included studies appear beside the pooled estimate
+                h.update(json.dumps([names.get(s) for s in rec.review.included_ids]).encode())
     return h.hexdigest()[:20]
 
 

@@ -73,7 +73,10 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
         + "; patient subgroups are left out in favour of the whole study population; "
         + ("of several data cuts of one study only the latest is used; " if spec.data_cut == "latest"
            else "every data cut is shown; ")
-        + "a number reported by two sources is used once. Every row left out is listed below with its reason.")
+        + "a number reported by two sources is used once; of two publications that report the same patients "
+        "(a declared overlap, or a possible overlap not resolved) only "
+        + ("the larger" if spec.overlap == "largest" else "the later")
+        + " is used. Every row left out is listed below with its reason.")
     if spec.subgroup:
         out.append(f"Subgroups by {spec.subgroup.replace('_', ' ')}: each subgroup is pooled with its own τ²; the "
                    "test for subgroup differences is Cochran's Q across the subgroup estimates.")

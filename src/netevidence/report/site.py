@@ -30,6 +30,7 @@ from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
 from .changes import compare
 from .manifest import HISTORY_DIR, MANIFEST_FILE, ManifestError, build_manifest, dumps, read_manifest
+from .overview import review_coverage, write_prisma
 from .study import build_study
 
 
@@ -211,6 +212,7 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
             for sid in c["studies"]:
                 by_study.setdefault(sid, []).append({"id": c["id"], "title": c["title"]})
         _write_static(env, staging)
+        prisma = write_prisma(evidence, staging)
         nav = [{"id": c["id"], "title": c["title"]} for c in contents]
         for c in contents:
             html = env.get_template("analysis.html.j2").render(a=c, nav=nav, root="../")
@@ -229,7 +231,8 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         _write_summary_of_findings(contents, staging / SOF_CSV)
         html = env.get_template("index.html.j2").render(**_index_context(evidence, contents), nav=nav, root="",
                                                        build_time=stamp, changelog=_changelog(history, thresholds),
-                                                       sof_csv=SOF_CSV)
+                                                       sof_csv=SOF_CSV, prisma=prisma,
+                                                       reviews=review_coverage(evidence, contents))
         (staging / "index.html").write_text(html, encoding="utf-8")
     return out / "index.html"
 

@@ -109,6 +109,10 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
         "related": list(rec.related),
         "included_ids": list(rec.review.included_ids) if rec.review is not None else [],
         "included_note": (rec.review.included_note or "") if rec.review is not None else "",
+        "included_other": [i.citation for i in rec.review.included_other] if rec.review is not None else [],
+        "cohort": _cohort(rec),
+        "overlaps": [{"id": o.id, "reason": o.reason} for o in rec.overlaps_with],
+        "distinct": [{"id": o.id, "reason": o.reason} for o in rec.distinct_from],
         "file": record_location(evidence, {"file": srow.get("file")}) if srow.get("file") else "", "population": pop, "outcomes": outcomes, "characteristics": chars,
         "data_cuts": cuts, "arms": arms, "review": review, "sources": sources,
         "analyses": analyses_by_study.get(study_id, []),
@@ -132,3 +136,18 @@ def _risk_of_bias(evidence: EvidenceBase, study_id: str) -> list[dict]:
                         for r in rows.itertuples()],
         })
     return out
+
+
+def _cohort(rec) -> str:
+    """The cohort as one line: centres; countries; accrual."""
+    if rec.cohort is None:
+        return ""
+    parts = []
+    if rec.cohort.centres:
+        parts.append("; ".join(rec.cohort.centres))
+    if rec.cohort.countries:
+        parts.append(", ".join(rec.cohort.countries))
+    if rec.cohort.accrual is not None:
+        a = rec.cohort.accrual
+        parts.append(f"accrual {a.start}" + (f" to {a.end}" if a.end is not None else ""))
+    return "; ".join(parts)

@@ -178,6 +178,9 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
     out = []
     for col, val in key:
         if val == "" or val is None:
+            if col == "time" and frame is not None and len(frame) and \
+                    set(frame["statistic"]) <= {"median_time", "median_of_studies"}:
+                out.append("Medians")
             continue
         if col == "endpoint":
             out.append(vocabulary.ENDPOINTS.get(val, val).split(" (")[0].capitalize())

@@ -192,6 +192,7 @@ class AnalysisSpec(_Model):
     subgroup: Literal["modality", "design", "data_cut", "endpoint", "qualifier", "subgroup", "time",
                       "statistic", "arm"] | None = None
     data_cut: Literal["latest", "all"] = "latest"
+    overlap: Literal["largest", "latest"] = "largest"
     model: Model = Model()
     published: Published = Published()
     sensitivity: list[Literal["leave_one_out", "verified_only", "primary_sources_only",

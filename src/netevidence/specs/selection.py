@@ -16,7 +16,9 @@ and, for every row that is not pooled, the ``reason``. Roles:
 The rules are applied in this order (the first that applies gives the reason): studies excluded by the
 specification; patient-subgroup rows (unless ``select.subgroups``); earlier data cuts of the same
 quantity (``data_cut: latest``); the same quantity reported again by another source (a primary, verified
-source is kept); published summaries (umbrella, or with ``published.mode: pool`` the meta-analysis rules:
+source is kept); publications of one cohort (declared ``overlaps_with`` or an unresolved
+``possible-overlap``): one publication per cohort and quantity, the largest or the latest (``overlap``);
+published summaries (umbrella, or with ``published.mode: pool`` the meta-analysis rules:
 a meta-analysis whose included studies are not listed is not pooled, two meta-analyses that share an
 included study are not both pooled, a primary study that a pooled meta-analysis includes, or that is
 ``related`` to it, is not pooled); rows without a variance; and, when pooling, a second row of the
@@ -31,6 +33,7 @@ import pandas as pd
 
 from ..effects import from_outcomes
 from ..evidence import EvidenceBase
+from ..records.overlap import CohortLink, cohort_groups, cohort_links, modality_families, modality_family
 from ..survival.landmarks import landmark_sources
 from .schema import AnalysisSpec
 
@@ -209,6 +212,9 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
                 mark(i, "excluded", f"the same quantity reported again (source {records[i]['source']!r}); "
                                     f"the report from {records[best]['source']!r} is used")
 
+    # one publication per cohort
+    _one_per_cohort(evidence, spec, records, role, mark)
+
     # published summaries
     published = [i for i, row in enumerate(records) if role[i] == "study" and _is_published(row)]
     if spec.published.mode == "umbrella":
@@ -232,6 +238,84 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     frame["reason"] = reason
     frame["published"] = [bool(_is_published(r)) for r in records] if records else pd.Series(dtype=bool)
     return frame
+
+
+def _size(evidence_record, row: dict) -> int:
+    """The size a publication brings to a quantity: the row's n, else its arm's patients, else the record's."""
+    n = _none(row["n"])
+    if n is not None:
+        return int(n)
+    pop = evidence_record.population
+    if pop is None:
+        return 0
+    arm = _none(row["arm"])
+    if arm is not None and arm in pop.arms:
+        return int(pop.arms[arm])
+    return int(pop.patients or 0) if arm is None or not pop.arms else 0
+
+
+def _link_text(link: CohortLink) -> str:
+    if link.kind == "declared":
+        return f"declared overlap: {link.reason}"
+    return f"possible overlap, not declared: {link.reason}; resolve it with overlaps_with or distinct_from"
+
+
+def _one_per_cohort(evidence: EvidenceBase, spec: AnalysisSpec, records: list[dict], role, mark) -> None:
+    """Rows of publications of one cohort (declared or possible overlaps): for each quantity, publications
+    are taken in order of preference, the largest (``overlap: largest``: n of the row, else its arm's or
+    the record's patients; then the latest) or the latest (``overlap: latest``: publication year; then the
+    largest); a publication is kept unless it is linked to one already kept, whose rows it then gives way to."""
+    links = cohort_links(evidence.records, evidence.citations)
+    if not links:
+        return
+    groups = cohort_groups(links)
+    adjacent: dict[tuple[str, str], CohortLink] = {}
+    for link in links:
+        adjacent.setdefault((link.first, link.second), link)
+        adjacent.setdefault((link.second, link.first), link)
+    by_id = {rec.id: rec for rec in evidence.records}
+    buckets: dict[tuple, list[int]] = {}
+    for i, row in enumerate(records):
+        sid = row["study_id"]
+        if role[i] != "study" or sid not in groups or _is_published(row):
+            continue
+        fams = tuple(sorted(modality_families(by_id[sid]) if _none(row["arm"]) is None else
+                            {modality_family(m) for m in str(row["modality"]).split("+")}))
+        key = (groups[sid], row["endpoint"], _none(row["qualifier"]), _none(row["time"]), _none(row["time_unit"]),
+               row["scale"], _none(row["comparator"]) is not None, fams)
+        buckets.setdefault(key, []).append(i)
+    for members in buckets.values():
+        studies = sorted({records[i]["study_id"] for i in members})
+        if len(studies) < 2:
+            continue
+        size = {s: max(_size(by_id[s], records[i]) for i in members if records[i]["study_id"] == s) for s in studies}
+        year = {s: _none(next(records[i]["year"] for i in members if records[i]["study_id"] == s)) or 0
+                for s in studies}
+        if spec.overlap == "largest":
+            order = sorted(studies, key=lambda s: (size[s], year[s], s), reverse=True)
+        else:
+            order = sorted(studies, key=lambda s: (year[s], size[s], s), reverse=True)
+        kept: list[str] = []
+        gives_way: dict[str, str] = {}
+        for s in order:
+            winner = next((k for k in kept if (s, k) in adjacent), None)
+            if winner is None:
+                kept.append(s)
+            else:
+                gives_way[s] = winner
+        names = {records[i]["study_id"]: records[i]["study_name"] for i in members}
+        for i in members:
+            sid = records[i]["study_id"]
+            if sid not in gives_way:
+                continue
+            k = gives_way[sid]
+            if spec.overlap == "largest":
+                why, other = f"the largest (n = {size[k]})", f"n = {size[sid]}"
+            else:
+                why = f"the latest ({year[k]})" if year[k] else "the latest"
+                other = str(year[sid]) if year[sid] else "year unknown"
+            mark(i, "excluded", f"the same cohort as {names[k]} ({_link_text(adjacent[(sid, k)])}); one "
+                                f"publication per cohort is pooled: {names[k]}, {why}, not this one ({other})")
 
 
 def _published_pool_rules(evidence, records, published, role, reason, mark) -> None:
