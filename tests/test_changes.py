@@ -162,6 +162,23 @@ def test_versions_count_changes_not_builds_and_every_page_shows_the_version(work
     for html in [out / "index.html", out / "methods.html", out / "changes.html",
                  *(out / "studies").glob("*.html"), *(out / "analyses").glob("*.html")]:
         assert "Version 2 (" in _text(html.read_text()), html
+        assert "Literature last searched" not in _text(html.read_text())  # this evidence has no search log
+
+
+def test_every_page_names_the_date_of_the_last_search(tmp_path):
+    import yaml
+
+    ev = load_evidence(ROOT / "evidence")
+    out = tmp_path / "site"
+    an = tmp_path / "analyses"
+    an.mkdir()
+    write_site(ev, out, analyses=an, cache_dir=None)
+    log = yaml.safe_load((ROOT / "evidence" / "search.yaml").read_text())
+    date = str(log["last_searched"])
+    pages = [out / "index.html", out / "changes.html", *(out / "studies").glob("*.html")]
+    assert len(pages) > 50
+    for html in pages:
+        assert f"Literature last searched {date}." in _text(html.read_text()), html
 
 
 def test_the_first_build_says_there_is_nothing_to_compare(workspace):

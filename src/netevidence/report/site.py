@@ -206,7 +206,9 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         thresholds = {spec.id: spec.change_threshold for spec, _ in specs}
         history = _history(out, previous_manifest, manifest)
         _write_manifests(staging, manifest, history)
-        env.globals["site"] = {"version": manifest["version"]}
+        log = evidence.search_log
+        env.globals["site"] = {"version": manifest["version"],
+                               "last_searched": log.last_searched.isoformat() if log is not None else None}
         by_study: dict[str, list[dict]] = {}
         for c in contents:
             for sid in c["studies"]:
