@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plo
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
-from ..specs import AnalysisSpec, PublishedComparison, published_comparisons, run_spec, summary_of_findings
+from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
+                     summary_of_findings)
 from .methods import spec_methods
 
 ROLE_TEXT = {
@@ -176,6 +176,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
                        "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
                        "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
+                       "cumulative": _cumulative(evidence, st),
                        "notes": list(st.notes), "bayes": bayes, "certainty": _certainty(st.certainty),
                        "comparisons": comparisons})
         summary.extend(_summary_rows(spec, st, i))
@@ -223,6 +224,17 @@ def _rob_text(level: Any) -> str:
     if level is None:
         return "not assessed"
     return f"{LEVEL_SYMBOLS.get(level, '')} {str(level).replace('_', ' ')}".strip()
+
+
+def _cumulative(evidence: EvidenceBase, st) -> dict[str, Any] | None:
+    """The cumulative meta-analysis by year of publication, formatted as the page shows it."""
+    table, missing = cumulative_by_year(evidence, st)
+    if table.empty:
+        return None
+    rows = [{"year": int(r["year"]), "label": r["label"], "k": int(r["k"]),
+             "estimate": fmt_ci(r["estimate"], r["ci_low"], r["ci_high"], st.scale),
+             "tau2": f"{r['tau2']:.4f}" if np.isfinite(r["tau2"]) else ""} for r in table.to_dict("records")]
+    return {"rows": rows, "missing": missing}
 
 
 def _certainty(c) -> dict[str, Any] | None:
