@@ -154,3 +154,16 @@ def test_loading_never_modifies_evidence():
     load_evidence(EVIDENCE)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in EVIDENCE.iterdir() if p.is_file()}
     assert before == after
+
+
+def test_every_number_has_a_source_a_location_and_primary_numbers_a_page(evidence):
+    """Each reported number names its source and where in it; a number read in the study's own publication
+    also names the page it was read on, on its provenance or on its source's citation."""
+    out = evidence.outcomes
+    assert out["source"].notna().all() and (out["source"] != "").all()
+    assert out["location"].notna().all() and (out["location"].str.strip() != "").all()
+    primary = out[out["source_kind"] == "primary"]
+    own_page = primary["seen_at"].fillna("").str.strip() != ""
+    cited_page = primary["source"].map(lambda s: bool(evidence.citations[s].seen_at))
+    missing = primary[~(own_page | cited_page)]
+    assert missing.empty, missing[["study_id", "source", "location", "line"]].to_string()
