@@ -20,7 +20,7 @@ from .problems import Problem, cap_warnings
 from .schema import Citation, Record, SearchLog, SharedSources
 from .searchlog import SEARCH_LOG_FILE, check_search_log
 from .structure import validate_structure
-from .yamlsource import ParsedYaml, YamlError, parse_yaml_file
+from .yamlsource import YamlError, parse_yaml_file
 
 SHARED_SOURCES_FILE = "sources.yaml"
 
@@ -80,17 +80,10 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
     record_paths, shared_path = evidence_files(path)
     problems: list[Problem] = []
     shared: dict[str, Citation] = {}
-    shared_parsed: ParsedYaml | None = None
     if shared_path is not None:
-        try:
-            shared_parsed = parse_yaml_file(shared_path)
-        except YamlError as exc:
-            problems.extend(exc.problems)
-        else:
-            model, found = validate_structure(shared_parsed, SharedSources)
-            problems.extend(found)
-            if isinstance(model, SharedSources):
-                shared = dict(model.sources)
+        model, _ = _read_model(shared_path, SharedSources, problems)
+        if model is not None:
+            shared = dict(model.sources)
 
     loaded: list[LoadedRecord] = []
     root = Path(path).resolve() if Path(path).is_dir() else None
@@ -118,16 +111,9 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
     search_log: SearchLog | None = None
     log_path = search_log_file(path)
     if log_path is not None:
-        try:
-            log_parsed = parse_yaml_file(log_path)
-        except YamlError as exc:
-            problems.append(exc.problem)
-        else:
-            model, found = validate_structure(log_parsed, SearchLog)
-            problems.extend(found)
-            if isinstance(model, SearchLog):
-                search_log = model
-                problems.extend(check_search_log(model, log_parsed, loaded))
+        search_log, log_parsed = _read_model(log_path, SearchLog, problems)
+        if search_log is not None:
+            problems.extend(check_search_log(search_log, log_parsed, loaded))
     if not record_paths:
         problems.append(Problem("error", "no-records", "no evidence files (*.yaml) found", str(path),
                                 fix="point to the evidence directory or a record file"))
@@ -140,6 +126,19 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
         problems=tuple(cap_warnings(problems)),
         search_log=search_log,
     )
+
+
+def _read_model(path: Path, model_type, problems: list[Problem]):
+    """Parse one YAML file and validate it as ``model_type``: (model, parsed), or (None, parsed or None)
+    with every problem appended to ``problems``."""
+    try:
+        parsed = parse_yaml_file(path)
+    except YamlError as exc:
+        problems.extend(exc.problems)
+        return None, None
+    model, found = validate_structure(parsed, model_type)
+    problems.extend(found)
+    return (model if isinstance(model, model_type) else None), parsed
 
 
 def records_of(report: ValidationReport) -> tuple[Record, ...]:
