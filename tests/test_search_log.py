@@ -194,3 +194,10 @@ def test_cli_reports_log_errors_with_their_place(tmp_path, capsys):
     assert line.startswith(f"{target / 'search.yaml'}:20:26: error [screening-arithmetic] "
                            "screening[0].full_texts_assessed: records screened (15) - excluded (11) = 4")
     assert "Fix: correct the counts" in line
+
+
+def test_every_unreadable_value_of_the_log_is_reported(tmp_path):
+    log = LOG.replace("date: 2026-11-30", "date: 2026-02-30").replace("date: 2026-12-01", "date: 2026-13-01")
+    report = validate_evidence(_evidence(tmp_path, log))
+    bad = [(p.rule, Path(p.file).name, p.line) for p in report.errors if p.rule == "bad-value"]
+    assert bad == [("bad-value", "search.yaml", 8), ("bad-value", "search.yaml", 14)]
