@@ -200,4 +200,4 @@ def test_every_unreadable_value_of_the_log_is_reported(tmp_path):
     log = LOG.replace("date: 2026-11-30", "date: 2026-02-30").replace("date: 2026-12-01", "date: 2026-13-01")
     report = validate_evidence(_evidence(tmp_path, log))
     bad = [(p.rule, Path(p.file).name, p.line) for p in report.errors if p.rule == "bad-value"]
-    assert bad == [("bad-value", "search.yaml", 8), ("bad-value", "search.yaml", 14)]
+    assert bad == [("bad-value", "search.yaml", 7), ("bad-value", "search.yaml", 13)]
