@@ -90,3 +90,17 @@ def test_grade_spec_values_are_checked():
         _spec(grade={"baseline_risk": 1.5})
     with pytest.raises(ValidationError, match="can only rate down"):
         _spec(grade={"overrides": [{"domain": "imprecision", "change": 1, "reason": "x"}]})
+
+
+def test_studies_of_equal_precision_leave_publication_bias_unrated_instead_of_failing(tmp_path):
+    """Egger's test is undefined when every study has the same standard error; with k >= 10 the analysis
+    still runs and says publication bias is not rated from it (it used to fail the whole build)."""
+    text = (Path(__file__).parent / "fixtures" / "valid" / "demo-study.yaml").read_text()
+    for i in range(10):
+        (tmp_path / f"s{i}.yaml").write_text(text.replace("id: demo-study", f"id: s{i:02d}"))
+    ev = netevidence.load_evidence(tmp_path)
+    spec = _spec(select={"endpoints": ["orr"], "statistics": ["count"]})
+    stratum = run_spec(ev, spec).strata[0]
+    assert stratum.fit is not None and stratum.fit.k == 10
+    (bias,) = [d for d in stratum.certainty.domains if d.domain == "publication_bias"]
+    assert bias.change == 0 and bias.finding == "Egger's test not available"

@@ -405,7 +405,10 @@ def _certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | _Sing
     ratio = measure in RATIO_MEASURES
     egger_p = None
     if fit.k >= 10:
-        egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float)).pval
+        try:
+            egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float)).pval
+        except ValueError:  # undefined, e.g. when every study has the same precision: not rated from it
+            egger_p = float("nan")
     n = pd.to_numeric(pooled["n"], errors="coerce")
     g = spec.grade
     return grade(GradeInput(
