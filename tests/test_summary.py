@@ -4,6 +4,7 @@ PoolResult and PoolManyResult share their field names and table columns."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,9 @@ def test_summary_is_text_with_its_table(all_results, name):
     pd.testing.assert_frame_equal(s.to_frame(), res.to_frame())
     with pytest.raises(AttributeError, match="immutable"):
         s.extra = 1
+    back = pickle.loads(pickle.dumps(s))
+    assert back == s and type(back) is Summary
+    pd.testing.assert_frame_equal(back.to_frame(), res.to_frame())
 
 
 def test_summary_text_keeps_the_printed_layout():

@@ -26,6 +26,9 @@ class Summary(str):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Summary is immutable")
 
+    def __reduce__(self):
+        return (Summary, (self.text, self.__dict__["_table"]))
+
     @property
     def text(self) -> str:
         """The plain text, as a bare ``str``."""
