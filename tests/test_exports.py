@@ -100,6 +100,9 @@ def test_export_analysis_writes_every_table(sirt, tmp_path):
     col = rows[0].index("estimate")
     np.testing.assert_allclose([np.nan if r[col] is None else r[col] for r in rows[1:]], pooled["estimate"],
                                rtol=1e-15, atol=0)
+    shared = export_analysis(res, tmp_path / "img", prefix="sirt-response-", formats=("xlsx",))
+    assert [p.name for p in shared] == ["sirt-response-tables.xlsx"]
+    assert load_workbook(shared[0]).sheetnames == list(tables)
     forest = pd.read_csv(tmp_path / "forest-1.csv")
     assert list(forest["label"]) == list(res.strata[0].rows["label"])
     fit = res.strata[0].fit

@@ -159,18 +159,22 @@ def analysis_tables(result: Any) -> dict[str, pd.DataFrame]:
     return {name: frame for name, frame in tables.items() if len(frame.columns) and len(frame)}
 
 
-def export_analysis(result: Any, directory: str | Path, *, formats: Sequence[str] = FORMATS) -> tuple[Path, ...]:
-    """Write every table of :func:`analysis_tables` into ``directory``: ``<stem>.csv`` per table and one
-    workbook ``<analysis id>.xlsx`` with a sheet per table. Returns the paths written."""
+def export_analysis(result: Any, directory: str | Path, *, formats: Sequence[str] = FORMATS,
+                    prefix: str = "") -> tuple[Path, ...]:
+    """Write every table of :func:`analysis_tables` into ``directory``: ``<prefix><stem>.csv`` per table and
+    one workbook with a sheet per table, ``<prefix>tables.xlsx`` (``<analysis id>.xlsx`` without a prefix).
+    A prefix such as ``"<analysis id>-"`` lets several analyses share one directory. Returns the paths
+    written."""
     formats = _check_formats(formats)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tables = analysis_tables(result)
     written: list[Path] = []
     if "csv" in formats:
-        written += [write_table(frame, directory / f"{name}.csv") for name, frame in tables.items()]
+        written += [write_table(frame, directory / f"{prefix}{name}.csv") for name, frame in tables.items()]
     if "xlsx" in formats:
-        written.append(write_workbook(tables, directory / f"{result.spec.id}.xlsx"))
+        book = f"{prefix}tables.xlsx" if prefix else f"{result.spec.id}.xlsx"
+        written.append(write_workbook(tables, directory / book))
     return tuple(written)
 
 
