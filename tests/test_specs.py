@@ -397,6 +397,9 @@ def test_the_exploration_notebook_runs():
     spec_rows = run_spec(load_evidence(ROOT / "evidence"), load_spec(ANALYSES / "symptom-response.yaml")).strata[0].rows
     k = int((spec_rows["role"] == "study").sum())
     assert f"Random-effects model (REML), k = {k}" in text
+    assert f"Leave-one-out: REML model, z CI at 95%, k = {k}" in text
+    assert "Trim-and-fill (L0): " in text
+    assert "sources.bib" in text and "symptom-response/symptom-response.xlsx" in text and "leave-one-out.csv" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
 
 

@@ -18,13 +18,15 @@ from typing import Callable
 import numpy as np
 
 from . import _kernel
-from .core import INTERVAL_FIELDS, SCALAR_FIELDS
+from ..summary import Summary, summary_of
+from .core import FRAME_COLUMNS, INTERVAL_FIELDS, SCALAR_FIELDS
 from .heterogeneity import interval_rows
 from ._validate import batch_arrays, check_options
 
 __all__ = ["pool_many", "PoolManyResult", "BatchPrediction"]
 
 CHUNK = 4096
+ARRAY_COLUMNS = set(SCALAR_FIELDS) | set(INTERVAL_FIELDS) | {"q_df", "k", "converged"}
 
 
 def _workers() -> int:
@@ -84,7 +86,8 @@ def _vectorised(transf: Callable, x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PoolManyResult:
-    """Per-row results of :func:`pool_many`, under the field names of :class:`PoolResult` (arrays of length m)."""
+    """Per-row results of :func:`pool_many`, under the field names of :class:`PoolResult` (arrays of length m;
+    ``yi``/``vi`` are the (m, K) NaN-padded inputs and ``weights`` (m, K))."""
 
     estimate: np.ndarray
     se: np.ndarray
@@ -110,8 +113,9 @@ class PoolManyResult:
     level: float
     pi_method: str
     i2_method: str
-    Y: np.ndarray = field(repr=False)
-    V: np.ndarray = field(repr=False)
+    tau2_fixed: bool
+    yi: np.ndarray = field(repr=False)
+    vi: np.ndarray = field(repr=False)
     _vt: np.ndarray = field(repr=False, compare=False)
     _tol: float = field(repr=False, compare=False)
     _max_iter: int = field(repr=False, compare=False)
@@ -130,7 +134,7 @@ class PoolManyResult:
             for f in INTERVAL_FIELDS:
                 out[f][idx] = iv[f]
 
-        _run(job, list(_blocks(~np.isnan(self.Y), self.Y, self.V)))
+        _run(job, list(_blocks(~np.isnan(self.yi), self.yi, self.vi)))
         return {f: _ro(a) for f, a in out.items()}
 
     tau2_ci_low = property(lambda self: self._intervals["tau2_ci_low"], doc="Q-profile lower bound of tau^2")
@@ -152,11 +156,18 @@ class PoolManyResult:
         return BatchPrediction(*vals)
 
     def to_frame(self):
-        """One row per meta-analysis (weights and data left out)."""
+        """One row per meta-analysis, with the columns of :meth:`PoolResult.to_frame` in the same order
+        (weights and data left out)."""
         import pandas as pd
 
-        cols = list(SCALAR_FIELDS[:]) + list(INTERVAL_FIELDS) + ["q_df", "k", "converged"]
-        return pd.DataFrame({c: getattr(self, c) for c in cols})
+        m = len(self)
+        return pd.DataFrame({c: (getattr(self, c) if c in ARRAY_COLUMNS else np.repeat(getattr(self, c), m))
+                             for c in FRAME_COLUMNS})
+
+    def summary(self) -> Summary:
+        """Model line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"pool_many: {len(self)} meta-analyses, {self.method} model, {self.ci} CI "
+                                      f"at {100 * self.level:g}%")
 
 
 def _groups(mask: np.ndarray, Y: np.ndarray, V: np.ndarray):
@@ -232,8 +243,9 @@ def pool_many(
         level=float(level),
         pi_method=pi,
         i2_method=i2,
-        Y=_ro(Ya),
-        V=_ro(Va),
+        tau2_fixed=tau2 is not None,
+        yi=_ro(Ya),
+        vi=_ro(Va),
         _vt=_ro(vt),
         _tol=float(tol),
         _max_iter=int(max_iter),

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly
 from ..effects.validation import check_level
 from .regression import check_yi_vi
@@ -207,7 +208,11 @@ class BayesPoolResult:
             index=pd.Index(["mu", "tau", "theta_new"], name="parameter"),
         )
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         """Plain-text report of the posterior."""
         pct = f"{100 * self.level:g}%"
         return "\n".join([

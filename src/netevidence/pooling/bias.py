@@ -33,6 +33,8 @@ import pandas as pd
 from scipy import stats
 
 from .._arrays import readonly as _ro
+from ..summary import Summary, summary_of
+from .fitted import accepts_fit
 from .core import PoolResult, pool
 from .regression import check_yi_vi, meta_regression
 
@@ -63,6 +65,10 @@ class FunnelData:
     region_low: np.ndarray
     region_high: np.ndarray
 
+    def summary(self) -> Summary:
+        """Centre over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Funnel data: k = {self.yi.size}, centre {self.estimate:.4f}, {100 * self.level:g}% pseudo confidence region")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"yi": self.yi, "sei": self.sei})
 
@@ -70,6 +76,7 @@ class FunnelData:
         return pd.DataFrame({"se": self.se_grid, "low": self.region_low, "high": self.region_high})
 
 
+@accepts_fit
 def funnel_data(
     yi,
     vi,
@@ -123,10 +130,15 @@ class EggerTestResult:
     predictor: str
     method: str
 
+    def summary(self) -> Summary:
+        """Test line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Egger's test ({self.model}, predictor {self.predictor}): statistic = {self.statistic:.4f}, p = {self.pval:.4g}; limit estimate {self.limit_estimate:.4f} [{self.limit_ci_low:.4f}, {self.limit_ci_high:.4f}]")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{f: getattr(self, f) for f in self.__dataclass_fields__}])
 
 
+@accepts_fit
 def egger_test(
     yi,
     vi,
@@ -189,10 +201,15 @@ class BeggTestResult:
     exact: bool
     k: int
 
+    def summary(self) -> Summary:
+        """Test line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Begg's rank correlation test: Kendall's tau = {self.tau:.4f}, p = {self.pval:.4g} ({'exact' if self.exact else 'normal approximation'}), k = {self.k}")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"tau": self.tau, "pval": self.pval, "exact": self.exact, "k": self.k}])
 
 
+@accepts_fit
 def begg_test(yi, vi, *, exact: bool = True, labels: Sequence | None = None) -> BeggTestResult:
     """Begg's rank correlation test (metafor's ``ranktest()``).
 
@@ -299,10 +316,15 @@ class TrimFillResult:
     def estimate(self) -> float:
         return float(self.pooled.estimate)
 
+    def summary(self) -> Summary:
+        """Result line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Trim-and-fill ({self.estimator}): {self.k0} studies filled on the {self.side}; estimate {self.pooled.estimate:.4f} [{self.pooled.ci_low:.4f}, {self.pooled.ci_high:.4f}]")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"yi": self.yi, "vi": self.vi, "filled": self.filled})
 
 
+@accepts_fit
 def trim_and_fill(
     yi,
     vi,

@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly as _readonly
 from . import _kernel
 from .heterogeneity import interval_rows
@@ -122,10 +123,13 @@ class PoolResult:
         """One-row DataFrame of the scalar results."""
         import pandas as pd
 
-        skip = {"weights", "yi", "vi"}
-        return pd.DataFrame([{f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}])
+        return pd.DataFrame([{c: getattr(self, c) for c in FRAME_COLUMNS}])
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         """Plain-text summary in the layout of metafor's print.rma()."""
         pct = f"{100 * self.level:g}%"
         model = "Equal-effects model" if self.method == "EE" else f"Random-effects model ({self.method})"
@@ -150,6 +154,8 @@ SCALAR_FIELDS = (
     "tau2", "tau2_se", "i2", "h2", "q", "q_pval",
 )
 INTERVAL_FIELDS = ("tau2_ci_low", "tau2_ci_high", "i2_ci_low", "i2_ci_high", "h2_ci_low", "h2_ci_high")
+# the columns of PoolResult.to_frame() and PoolManyResult.to_frame(), in order: every field but the arrays
+FRAME_COLUMNS = tuple(f.name for f in fields(PoolResult) if f.name not in ("weights", "yi", "vi"))
 
 
 def pool(

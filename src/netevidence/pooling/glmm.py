@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, gammaln
 from scipy.stats import norm
 
+from ..summary import Summary, summary_of
 from ..effects.validation import as_float_arrays, check_counts, check_ids, check_level
 
 _MODE_TOL = 1e-12
@@ -66,7 +67,13 @@ class GlmmResult:
 
         return make_prediction(self.estimate, self.ci_low, self.ci_high, self.pi_low, self.pi_high, transf)
 
-    def summary(self) -> dict[str, float | int | bool]:
+    def summary(self) -> Summary:
+        """Model line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Random-effects logistic model (GLMM), k = {self.k}: proportion "
+                                      f"{self.proportion:.4f} [{self.proportion_ci_low:.4f}, "
+                                      f"{self.proportion_ci_high:.4f}]")
+
+    def scalars(self) -> dict[str, float | int | bool]:
         """The scalar results as a dict."""
         return {name: getattr(self, name) for name in (
             "estimate", "se", "ci_low", "ci_high", "statistic", "pval", "pi_low", "pi_high", "tau2",
@@ -76,7 +83,7 @@ class GlmmResult:
     def to_frame(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame([self.summary()])
+        return pd.DataFrame([self.scalars()])
 
 
 def _log_binom(x: np.ndarray, n: np.ndarray) -> np.ndarray:

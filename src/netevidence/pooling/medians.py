@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly
 from ..effects.validation import check_level
 
@@ -93,7 +94,11 @@ class MedianOfMediansResult:
         cov = f"{100 * self.coverage:.1f}%"
         return f"{point}; {cov} CI {fmt(self.ci_low)} to {fmt(self.ci_high)}"
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         text = (f"Median of medians (McGrath et al. 2019), k = {self.k}"
                 f" ({self.k_not_reached} not reached), {self.ci} sign-test interval")
         if self.ci == "exact" and self.coverage < self.level:

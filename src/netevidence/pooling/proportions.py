@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly
 from ..effects.proportions import proportion_effects
 from ..effects.transforms import back_transform
@@ -89,7 +90,11 @@ class ProportionPoolResult:
                                "ci_high": [self.ci_high]})
         return pd.concat([studies, pooled], ignore_index=True)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         lines = [f"Pooled proportion, {self.model} model (k = {self.k}): {self.estimate:.4f} "
                  f"({100 * self.level:g}% CI {self.ci_low:.4f} to {self.ci_high:.4f}; "
                  f"prediction interval {self.pi_low:.4f} to {self.pi_high:.4f}), tau^2 = {self.tau2:.4g}"]

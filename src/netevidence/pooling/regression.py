@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly as _frozen
 from .estimators import estimate_tau2
 
@@ -245,7 +246,11 @@ class MetaRegressionResult:
             index=pd.Index(self.names, name="coefficient"),
         )
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         """Plain-text report of the fit."""
         qm_test = (
             f"F({self.qm_df}, {self.df}) = {self.qm:.4f}" if self.df is not None

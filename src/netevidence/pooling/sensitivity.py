@@ -30,6 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from .._arrays import readonly as _ro
+from ..summary import Summary, summary_of
+from .fitted import accepts_fit
 from .core import pool
 from .batch import pool_many
 from .regression import (
@@ -86,6 +88,10 @@ class LeaveOneOutResult:
     ci: str
     level: float
 
+    def summary(self) -> Summary:
+        """Model line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Leave-one-out: {self.method} model, {self.ci} CI at {100 * self.level:g}%, k = {len(self.study)}")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             {
@@ -112,6 +118,7 @@ def _collect(fits) -> dict[str, np.ndarray]:
     return {f: _ro([getattr(r, f) for r in fits]) for f in _POOL_FIELDS}
 
 
+@accepts_fit
 def leave_one_out(
     yi,
     vi,
@@ -172,12 +179,17 @@ class CumulativeResult:
     ci: str
     level: float
 
+    def summary(self) -> Summary:
+        """Model line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Cumulative meta-analysis: {self.method} model, {self.ci} CI at {100 * self.level:g}%")
+
     def to_frame(self) -> pd.DataFrame:
         cols = ("k", "estimate", "se", "statistic", "pval", "ci_low", "ci_high", "pi_low", "pi_high",
                 "q", "q_pval", "tau2", "i2", "h2")
         return pd.DataFrame({c: getattr(self, c) for c in cols}, index=pd.Index(self.study, name="added"))
 
 
+@accepts_fit
 def cumulative(
     yi,
     vi,
@@ -277,6 +289,10 @@ class InfluenceResult:
     method: str
     ci: str
 
+    def summary(self) -> Summary:
+        """Model line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Influence diagnostics: {self.method} model, {int(np.sum(self.influential))} of {len(self.study)} studies flagged")
+
     def to_frame(self) -> pd.DataFrame:
         df = pd.DataFrame(
             {
@@ -300,6 +316,7 @@ class InfluenceResult:
         return df
 
 
+@accepts_fit
 def influence(
     yi,
     vi,
@@ -443,6 +460,10 @@ class GoshResult:
         """Integer bit mask per subset (study i -> bit i); valid for up to 62 studies."""
         return self.incl.astype(np.int64) @ (np.int64(1) << np.arange(self.incl.shape[1], dtype=np.int64))
 
+    def summary(self) -> Summary:
+        """Model line over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"GOSH: {self.n_subsets} subsets ({'all' if self.exact else 'random sample'}), {self.method} model")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             {"k": self.k, "q": self.q, "i2": self.i2, "h2": self.h2, "tau2": self.tau2, "estimate": self.estimate}
@@ -468,6 +489,7 @@ def _random_subsets(k: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return incl[order]
 
 
+@accepts_fit
 def gosh(
     yi,
     vi,
@@ -599,6 +621,10 @@ class PermutationTestResult:
     method: str
     ci: str
 
+    def summary(self) -> Summary:
+        """Omnibus test over the table of :meth:`to_frame` (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, title=f"Permutation test: {self.n_permutations} permutations ({'exact' if self.exact else 'random'}), QM = {self.qm:.4f}, p = {self.qm_pval:.4g}")
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             {"estimate": self.coef, "statistic": self.statistic, "perm_pval": self.pval},
@@ -606,6 +632,7 @@ class PermutationTestResult:
         )
 
 
+@accepts_fit
 def permutation_test(
     yi,
     vi,

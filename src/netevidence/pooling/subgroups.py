@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly as _ro
 from .core import pool
 from .regression import check_yi_vi, meta_regression
@@ -87,7 +88,11 @@ class SubgroupResult:
             index=pd.Index(self.levels, name="group"),
         )
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         if self.q_between_df2 is None:
             test = f"Q_between(df = {self.q_between_df}) = {self.q_between:.4f}"
         else:

@@ -25,6 +25,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy.stats import norm
 
+from ..summary import Summary, scalar_frame, summary_of
 from .._arrays import readonly as _ro
 
 __all__ = [
@@ -117,7 +118,11 @@ class KaplanMeierResult:
             "n_at_risk": self.n_at_risk, "n_event": self.n_event, "n_censored": self.n_censored,
         })
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         pct = int(round(self.level * 100))
         return (f"Kaplan-Meier: n={int(self.n_at_risk[0])}, events={int(self.n_event.sum())}, "
                 f"median {self.median:.4g} ({pct}% CI {self.median_ci_low:.4g} to {self.median_ci_high:.4g}), "
@@ -211,7 +216,11 @@ class ArmComparison:
     level: float
     ties: str = "efron"
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text(), scalar_frame(self))
+
+    def summary_text(self) -> str:
         pct = int(round(self.level * 100))
         return (f"HR {self.hr:.3f} ({pct}% CI {self.hr_ci_low:.3f} to {self.hr_ci_high:.3f}); "
                 f"log-rank chi2 {self.logrank_statistic:.3f}, p = {self.logrank_pval:.4g}")

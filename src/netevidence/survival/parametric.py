@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..summary import Summary, scalar_frame, summary_of
 from .summary_curve import StudyIntervals
 
 __all__ = ["ParametricCurve", "fit_parametric"]
@@ -61,7 +62,11 @@ class ParametricCurve:
         return StudyIntervals(label=self.label or self.model, survival=self.survival(grid),
                               n_at_risk=n * self.survival(starts), basis=BASIS)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text(), scalar_frame(self))
+
+    def summary_text(self) -> str:
         return (f"{self.model} curve (model-based) through {self.n_points} reported point(s): "
                 f"lambda {self.rate:.4g}, gamma {self.shape:.4g}, median {self.median:.4g}")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..summary import Summary, summary_of
 from ..effects import back_transform, effect_size
 from ..pooling import pool
 
@@ -38,7 +39,11 @@ class PooledSurvival:
     pooled: Any
     effects: pd.DataFrame
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         pct = int(round(self.pooled.level * 100))
         return (f"{self.measure}: {self.estimate:.4g} ({pct}% CI {self.ci_low:.4g} to {self.ci_high:.4g}), "
                 f"k={self.pooled.k}, tau^2 {self.pooled.tau2:.4g}, I^2 {self.pooled.i2:.1f}%")

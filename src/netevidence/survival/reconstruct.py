@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..summary import Summary, scalar_frame, summary_of
 from .._arrays import readonly as _ro
 from .digitised import (
     AtRiskTable,
@@ -101,7 +102,11 @@ class ReconstructionDiagnostics:
             "difference": self.at_risk_reconstructed - self.at_risk_published,
         })
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text(), scalar_frame(self))
+
+    def summary_text(self) -> str:
         return _format_diagnostics(self)
 
 
@@ -122,7 +127,11 @@ class ReconstructionResult:
     def to_frame(self) -> pd.DataFrame:
         return self.ipd
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         return format_diagnostics(self)
 
 

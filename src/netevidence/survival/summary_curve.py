@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..summary import Summary, summary_of
 from .._arrays import readonly as _ro
 from .analysis import survival_quantile
 
@@ -103,7 +104,11 @@ class SummaryCurve:
             "ci_high": np.concatenate(([1.0], self.ci_high)),
         })
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Plain text with its table (:class:`netevidence.summary.Summary`)."""
+        return summary_of(self, self.summary_text())
+
+    def summary_text(self) -> str:
         pct = int(round(self.level * 100))
         note = ""
         if self.model_based_studies:
