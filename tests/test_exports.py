@@ -161,3 +161,17 @@ def test_format_reference():
     assert format_reference(Citation(title="Only a title")) == "Only a title."
     assert format_reference(Citation(title="T", pmid=5, pmcid="PMC7")) == "T. PMID: 5; PMCID: PMC7."
     assert format_reference(Citation(title="Page", seen_at=["https://x.org"])) == "Page. Available from: https://x.org"
+
+
+def test_a_workbook_is_the_same_bytes_whenever_it_is_written(tmp_path):
+    import time
+
+    import pandas as pd
+
+    from netevidence.report.exports import write_workbook
+
+    frame = pd.DataFrame({"estimate": [0.5, 1.25], "label": ["a", "=b"]})
+    write_workbook({"pooled": frame}, tmp_path / "one.xlsx")
+    time.sleep(1.1)  # the zip entries' dates and the document properties would differ by then
+    write_workbook({"pooled": frame}, tmp_path / "two.xlsx")
+    assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()

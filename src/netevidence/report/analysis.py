@@ -20,6 +20,7 @@ from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
                      summary_of_findings)
+from .exports import export_analysis
 from .methods import spec_methods
 
 ROLE_TEXT = {
@@ -98,6 +99,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     """Run ``spec``, write its images into ``img_dir`` and return the page content."""
     result = run_spec(evidence, spec)
     img_dir.mkdir(parents=True, exist_ok=True)
+    downloads = [{"name": p.name, "href": f"{img_rel}/{p.name}"}
+                 for p in export_analysis(result, img_dir, prefix=f"{spec.id}-")]
     strata = []
     summary = []
     used_studies: set[str] = set()
@@ -215,7 +218,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         "methods": spec_methods(spec), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
-        "pooled_studies": sorted(pooled_studies),
+        "pooled_studies": sorted(pooled_studies), "downloads": downloads,
     }
 
 

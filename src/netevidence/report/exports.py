@@ -21,8 +21,10 @@ Sources
 
 from __future__ import annotations
 
+import io
 import math
 import re
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -100,9 +102,30 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path
         for row in flat.itertuples(index=False, name=None):
             ws.append([cell_value(v) for v in row])
         ws.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    wb.save(buffer)
     with atomic_file(path) as staging:
-        wb.save(staging)
+        staging.write_bytes(_reproducible_zip(buffer.getvalue()))
     return Path(path)
+
+
+_STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """The same workbook with its build time taken out (the zip entries' dates and the document properties'
+    created/modified), so that the same tables give the same bytes, as every file of the site does."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, body)
+    return out.getvalue()
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, *, sheet: str = "table") -> Path:

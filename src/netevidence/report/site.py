@@ -29,6 +29,7 @@ from ..specs.summary_of_findings import SOF_COLUMNS
 from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
 from .changes import compare
+from .exports import write_sources
 from .manifest import HISTORY_DIR, MANIFEST_FILE, ManifestError, build_manifest, dumps, read_manifest
 from .overview import review_coverage, write_prisma
 from .study import build_study
@@ -214,6 +215,7 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
             for sid in c["studies"]:
                 by_study.setdefault(sid, []).append({"id": c["id"], "title": c["title"]})
         _write_static(env, staging)
+        write_sources(evidence.citations, staging)  # sources.bib and sources.ris
         prisma = write_prisma(evidence, staging)
         nav = [{"id": c["id"], "title": c["title"]} for c in contents]
         for c in contents:

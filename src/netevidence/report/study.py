@@ -8,6 +8,7 @@ from typing import Any
 from ..evidence import EvidenceBase
 from ..records import vocabulary
 from .analysis import _clean, record_location
+from .exports import format_reference
 
 STAT_FIELDS = ("events", "n", "percent", "estimate", "ci_low", "ci_high", "ci_level", "p", "low", "high",
                "range_low", "range_high")
@@ -100,7 +101,8 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
             continue
         sources.append({"id": sid, "authors": ", ".join(c.authors), "title": c.title or "", "year": c.year or "",
                         "journal": c.journal or "", "volume": c.volume or "", "pages": c.pages or "",
-                        "doi": c.doi or "", "pmid": c.pmid or "", "note": c.note or ""})
+                        "doi": c.doi or "", "pmid": c.pmid or "", "note": c.note or "",
+                        "reference": format_reference(c)})
     return {
         "id": study_id, "name": rec.name, "title": rec.title or "",
         "design": vocabulary.DESIGNS.get(rec.design, rec.design),
