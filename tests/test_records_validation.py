@@ -269,3 +269,13 @@ def test_a_count_with_its_percent_as_a_fraction_says_so(tmp_path):
     (warning,) = [p for p in validate_evidence(tmp_path).warnings if p.rule == "percent-mismatch"]
     assert warning.message == "16/40 is 40%, and 0.4 looks like that as a fraction"
     assert warning.fix == "write percents on the 0-100 scale: percent: 40"
+
+
+def test_modality_labels_are_short_but_never_ambiguous():
+    from netevidence.records.vocabulary import MODALITIES, SHORT_MODALITIES, modality_label
+
+    labels = list(SHORT_MODALITIES.values())
+    assert len(set(labels)) == len(labels) == len(MODALITIES)  # two terms never share a label
+    assert modality_label("prrt") != modality_label("prrt_intra_arterial")
+    assert modality_label("sirt_resin") == "90Y radioembolisation with resin microspheres"
+    assert modality_label("tace+tae") == f"{SHORT_MODALITIES['tace']} + {SHORT_MODALITIES['tae']}"

@@ -175,3 +175,23 @@ def did_you_mean(word: str, choices: object) -> str:
     if not close and word.lower() != word:
         close = difflib.get_close_matches(word.lower(), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _short_labels(terms: Mapping[str, str]) -> dict[str, str]:
+    """Each term's label up to its first comma, unless another term's label shares that start, in which case
+    the full label (so "peptide receptor radionuclide therapy, intravenous" and "..., hepatic intra-arterial"
+    stay apart)."""
+    head = {t: label.split(",")[0] for t, label in terms.items()}
+    counts: dict[str, int] = {}
+    for h in head.values():
+        counts[h] = counts.get(h, 0) + 1
+    return {t: (head[t] if counts[head[t]] == 1 else terms[t]) for t in terms}
+
+
+SHORT_MODALITIES: Mapping[str, str] = MappingProxyType(_short_labels(MODALITIES))
+
+
+def modality_label(value: object) -> str:
+    """The display label of a modality term, or of a combination written ``a+b`` ("a + b"): short where
+    that is unambiguous. The one place the report, the plots and the specifications take it from."""
+    return " + ".join(SHORT_MODALITIES.get(t, t) for t in str(value).split("+"))

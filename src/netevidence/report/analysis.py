@@ -70,7 +70,7 @@ def _int(x: Any) -> int | None:
 
 
 def _modality_name(m: str) -> str:
-    return " + ".join(vocabulary.MODALITIES.get(t, t).split(",")[0] for t in str(m).split("+"))
+    return vocabulary.modality_label(m)
 
 
 def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -> dict[str, Any]:

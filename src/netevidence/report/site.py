@@ -48,8 +48,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["modality"] = lambda m: " + ".join(vocabulary.MODALITIES.get(t, t).split(",")[0]
-                                                   for t in str(m).split("+"))
+    env.filters["modality"] = vocabulary.modality_label
     return env
 
 
