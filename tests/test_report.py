@@ -341,3 +341,13 @@ def test_study_pages_show_the_risk_of_bias_assessment(built):
     netter = (out / "studies" / "netter-1.html").read_text(encoding="utf-8")
     assert "<h3>RoB 2 (ttd_qol): High</h3>" in netter
     assert "Not assessed yet." in (out / "studies" / "saxena-2010.html").read_text(encoding="utf-8")
+
+
+def test_a_trials_patients_are_counted_once_under_each_arms_modality(built):
+    from netevidence.report.site import patients_by_modality
+
+    ev = built[0]
+    netter = ev.record("netter-1")
+    counts = patients_by_modality(netter, ev.studies.set_index("study_id").loc["netter-1", "patients"])
+    assert sum(counts.values()) == ev.studies.set_index("study_id").loc["netter-1", "patients"] == 229
+    assert counts == {"prrt": 116, "somatostatin_analogue": 113}

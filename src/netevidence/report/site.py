@@ -266,6 +266,22 @@ def _write_summary_of_findings(contents: list[dict], path: Path) -> None:
     write_csv(pd.DataFrame(rows, columns=list(SOF_COLUMNS)), path)
 
 
+def patients_by_modality(record, patients: Any) -> dict[str, int]:
+    """How many of a record's patients each of its modalities treated: the arms' sizes where the record
+    gives them (a trial's 229 patients are 116 under one arm's modality and 113 under the other's), else
+    all of them under each modality (a single-arm series of a combined treatment)."""
+    total = int(patients) if patients is not None and patients == patients else 0
+    pop = record.population
+    by_arm = dict(pop.arms) if pop is not None and pop.arms else {}
+    arm_modality = {a.id: a.modality for a in record.arms}
+    if by_arm and set(by_arm) <= set(arm_modality):
+        out: dict[str, int] = {}
+        for arm, n in by_arm.items():
+            out[arm_modality[arm]] = out.get(arm_modality[arm], 0) + int(n)
+        return out
+    return {m: total for m in record.modality}
+
+
 def _write_static(env: jinja2.Environment, staging: Path) -> None:
     (staging / "style.css").write_text(env.get_template("style.css.j2").render(), encoding="utf-8")
 
@@ -287,10 +303,11 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
     # per-modality summary
     modality_rows: dict[str, dict] = {}
     for study in rows:
+        patients = patients_by_modality(evidence.record(study["study_id"]), study["patients"])
         for m in str(study["modality"]).split("+"):
             entry = modality_rows.setdefault(m, {"modality": m, "studies": 0, "patients": 0, "numbers": []})
             entry["studies"] += 1
-            entry["patients"] += int(study["patients"] or 0)
+            entry["patients"] += patients.get(m, 0)
     for c in contents:
         for s in c["summary"]:
             key = s["modality"]
