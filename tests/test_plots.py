@@ -3,6 +3,7 @@ area proportional to weight, arrows for clipped intervals, log axis for ratios),
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -192,3 +193,75 @@ def test_survival_curves_plot_renders(tmp_path):
     assert "90Y radioembolisation with resin microspheres" in summaries
     assert "peptide receptor radionuclide therapy" in summaries
     assert all(f.stat().st_size > 1000 for f in save(p, tmp_path / "curves", w, h))
+
+
+def _tace_vs_tae():
+    import netevidence
+    from netevidence.specs import load_spec, run_spec
+
+    ev = netevidence.load_evidence(ROOT / "evidence")
+    return run_spec(ev, load_spec(ROOT / "analyses" / "tace-vs-tae.yaml"))
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_forest_squares_of_neighbouring_rows_never_touch(k):
+    # with k = 2 one study carries most of the weight; its square must not reach the next row
+    for seed in range(5):
+        lay = forest_layout(make_stratum(k, seed=seed, scale="ratio"))
+        r = lay.rows.sort_values("y", ascending=False)
+        gaps = -np.diff(r["y"].to_numpy())
+        half = r["marker_height"].to_numpy() / 2
+        assert (gaps - half[:-1] - half[1:] > 0.02).all()
+        assert r["marker_height"].max() <= 0.8 * 0.21
+
+
+def test_forest_has_a_gap_between_studies_and_the_pooled_diamond():
+    for k in (1, 2, 10):
+        lay = forest_layout(make_stratum(k, seed=k, pool_it=k >= 2))
+        if k == 1:
+            assert lay.diamonds.empty
+            continue
+        last_row = lay.rows["y"].min()
+        diamond = lay.diamonds.loc[lay.diamonds["kind"] == "overall", "y"].iloc[0]
+        # an empty line between the lowest study line (which may wrap) and the diamond
+        lowest_text = lay.texts.loc[(lay.texts["y"] < last_row + 1e-9) & (lay.texts["y"] > diamond + 1e-9), "y"]
+        assert diamond < lowest_text.min() - 1.9 * 0.21 + 1e-9
+
+
+def test_forest_alt_text_counts_rows_with_an_interval():
+    res = _tace_vs_tae()
+    os_ = next(s for s in res.strata if dict(s.key)["endpoint"] == "os")
+    lay = forest_layout(os_)
+    drawn = int(np.isfinite(lay.rows["low"].astype(float)).sum())
+    assert drawn == 4
+    assert "4 rows, 4 with a confidence interval" in lay.alt
+    assert "1 row, 1 with a confidence interval" in forest_layout(make_stratum(1, pool_it=False)).alt
+
+
+def test_ratio_axis_names_the_measure_and_mixed_measures_say_so():
+    res = _tace_vs_tae()
+    titles = {dict(s.key)["endpoint"]: forest_layout(s).axis.title for s in res.strata}
+    assert titles["pfs"] == "Odds ratio (log scale)"
+    assert titles["os"] == "Odds ratio or hazard ratio (log scale), as each row states"
+    assert forest_layout(make_stratum(4, scale="ratio")).axis.title == "Hazard ratio (log scale)"
+
+
+def test_comparison_plots_label_both_sides_of_the_null():
+    res = _tace_vs_tae()
+    os_ = next(s for s in res.strata if dict(s.key)["endpoint"] == "os")
+    assert os_.comparison == ("Transarterial chemoembolisation", "Transarterial (bland) embolisation")
+    labels = set(forest_layout(os_).texts["label"])
+    # odds ratios of an unstated direction: what is compared with what, not who is favoured
+    assert "← lower with Transarterial chemoembolisation than Transarterial (bland) embolisation" in labels
+    st = dataclasses.replace(make_stratum(4, scale="ratio"), comparison=("PRRT", "Octreotide LAR"))
+    lay = forest_layout(st)
+    left = lay.texts[lay.texts["label"] == "← favours PRRT"]
+    right = lay.texts[lay.texts["label"] == "favours Octreotide LAR →"]
+    null_x = float(lay.axis.to_x(1.0))
+    assert len(left) == 1 and left["x"].iloc[0] < null_x and left["ha"].iloc[0] == "right"
+    assert len(right) == 1 and right["x"].iloc[0] > null_x
+    assert not (forest_layout(make_stratum(4, scale="ratio")).texts["label"].str.contains("favours")).any()
+    plot, _ = forest_plot(os_)
+    boxes, fig_box = _text_boxes(plot)
+    for text, b in boxes:
+        assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"

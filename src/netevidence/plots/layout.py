@@ -44,6 +44,12 @@ class Axis:
         return np.clip(np.asarray(v, dtype=float), self.limits[0], self.limits[1])
 
 
+def marker_side(size: float, stroke: float) -> float:
+    """Height in inches of a plotnine point of ``size`` and ``stroke`` (plotnine draws a marker of
+    ``sqrt(pi) * (size + stroke)`` points)."""
+    return float(np.sqrt(np.pi) * (size + stroke) / 72.0)
+
+
 def log_breaks(lo: float, hi: float) -> tuple[float, ...]:
     cands = []
     for e in range(-3, 4):

@@ -76,7 +76,8 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
         + "a number reported by two sources is used once. Every row left out is listed below with its reason.")
     if spec.subgroup:
         out.append(f"Subgroups by {spec.subgroup.replace('_', ' ')}: each subgroup is pooled with its own τ²; the "
-                   "test for subgroup differences is Cochran's Q across the subgroup estimates.")
+                   "test for subgroup differences (Cochran's Q across the subgroup estimates) is reported only when "
+                   "at least two subgroups hold 2 or more studies (Cochrane Handbook, section 10.11.3.1).")
     extra = []
     if spec.estimators:
         extra.append(f"other τ² estimators ({_list(spec.estimators)})")
