@@ -152,9 +152,10 @@ def test_svg_and_png_are_written_and_reproducible(tmp_path):
     plot, lay = forest_plot(st)
     a = save(plot, tmp_path / "a", lay.width, lay.height)
     b = save(plot, tmp_path / "b", lay.width, lay.height)
-    assert [p.suffix for p in a] == [".svg", ".png"]
+    assert [p.suffix for p in a] == [".svg", ".png", ".pdf"]
     assert a[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in a[0].read_text()
+    assert a[2].read_bytes()[:5] == b"%PDF-"
     for x, y in zip(a, b):
         assert x.read_bytes() == y.read_bytes()
 
@@ -265,3 +266,42 @@ def test_comparison_plots_label_both_sides_of_the_null():
     boxes, fig_box = _text_boxes(plot)
     for text, b in boxes:
         assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"
+
+
+def test_figures_are_print_png_editable_svg_and_pdf(tmp_path):
+    import re
+
+    from PIL import Image
+
+    st = make_stratum(3)
+    plot, lay = forest_plot(st)
+    svg, png, pdf = save(plot, tmp_path / "f", lay.width, lay.height)
+    with Image.open(png) as im:
+        assert im.size[0] == pytest.approx(lay.width * 300, abs=1)
+        assert im.size[1] == pytest.approx(lay.height * 300, abs=1)
+        assert im.info["dpi"][0] == pytest.approx(300, abs=0.5)
+    # every label is a <text> element holding its characters, not glyph paths
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.read_text(encoding="utf-8"))
+    assert "Study" in texts and "Weight" in texts and any(t.startswith("Heterogeneity") for t in texts)
+    assert "/FontFile2" in pdf.read_bytes().decode("latin-1")   # TrueType embedded: text stays text
+    import matplotlib
+
+    assert matplotlib.rcParams["svg.fonttype"] == "path"       # nothing global was changed
+    with pytest.raises(ValueError, match="unknown figure format"):
+        save(plot, tmp_path / "g", lay.width, lay.height, formats=("tiff",))
+
+
+def test_survival_curves_legend_names_each_group_in_full_and_in_its_own_colour():
+    import netevidence
+    from netevidence.specs import load_spec, run_spec
+
+    res = run_spec(netevidence.load_evidence(ROOT / "evidence"), load_spec(ROOT / "analyses" / "landmark-survival.yaml"))
+    plot, w, h, _ = survival_curves_plot(res.curves, title="Overall survival")
+    scale = next(s for s in plot.scales if "color" in s.aesthetics)
+    colours = dict(scale.palette(0))   # the manual scale's name -> colour mapping
+    names = list(colours)
+    assert any(n.startswith("transarterial (bland) embolisation") for n in names)
+    assert "conventional (lipiodol) transarterial chemoembolisation" in names
+    assert len(set(colours.values())) == len(names)          # no two groups share a colour
+    assert max(len(line) for n in names for line in n.split("\n")) <= 70
+    assert h > 5.6   # room for a one-column legend of every group

@@ -325,3 +325,20 @@ def test_study_pages_show_the_risk_of_bias_assessment(built):
     netter = (out / "studies" / "netter-1.html").read_text(encoding="utf-8")
     assert "<h3>RoB 2 (ttd_qol): High</h3>" in netter
     assert "Not assessed yet." in (out / "studies" / "saxena-2010.html").read_text(encoding="utf-8")
+
+
+def test_methods_text_matches_what_the_analysis_does():
+    from netevidence.report.methods import spec_methods
+    from netevidence.specs import load_spec
+
+    landmark = " ".join(spec_methods(load_spec(ROOT / "analyses" / "landmark-survival.yaml")))
+    assert "log(-log) scale" in landmark and "logit" not in landmark
+    assert "Statistics as reported: survival at a time point." in landmark
+    tace = spec_methods(load_spec(ROOT / "analyses" / "tace-vs-tae.yaml"), pooled=False)
+    text = " ".join(tace)
+    assert "Statistics as reported: hazard ratios and odds ratios." in text
+    assert "Sensitivity analyses" not in text and "sensitivity analyses repeat" not in text
+    assert "Bayesian" not in text and "no sensitivity analysis" in text
+    symptom = " ".join(spec_methods(load_spec(ROOT / "analyses" / "symptom-response.yaml"), pooled=True))
+    assert "Sensitivity analyses: other τ² estimators (DL and PM), leave-one-out" in symptom
+    assert "proportions on the logit scale, back-transformed with the inverse logit" in symptom
