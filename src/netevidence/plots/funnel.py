@@ -8,11 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..effects import MEASURE_FACTS
 from .layout import FONT, SMALL
-
-MEASURE_AXIS = {"PLO": "Logit proportion", "PR": "Proportion", "PAS": "Arcsine proportion",
-                "PFT": "Freeman-Tukey proportion", "PLN": "Log proportion", "HR": "Log hazard ratio",
-                "OR": "Log odds ratio", "MEDIAN": "Log median", "SURV": "log(-log survival)"}
 
 
 def funnel_frames(funnel, labels) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,7 +34,7 @@ def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = ""):
                      va="bottom", color="#333333")
          + scale_y_reverse(expand=(0.1, 0))
          + scale_x_continuous(expand=(0.15, 0))
-         + labs(x=MEASURE_AXIS.get(measure or "", "Effect size"), y="Standard error", title=title)
+         + labs(x=MEASURE_FACTS[measure].analysis_label if measure in MEASURE_FACTS else "Effect size", y="Standard error", title=title)
          + theme_bw(base_size=FONT + 1)
          + theme(plot_title=element_text(size=FONT + 1)))
     alt = (f"Funnel plot{': ' + title if title else ''}; {len(pts)} studies around the pooled estimate "
