@@ -253,7 +253,8 @@ def test_comparison_plots_label_both_sides_of_the_null():
     assert os_.comparison == ("Transarterial chemoembolisation", "Transarterial (bland) embolisation")
     labels = set(forest_layout(os_).texts["label"])
     # odds ratios of an unstated direction: what is compared with what, not who is favoured
-    assert "← lower with Transarterial chemoembolisation than Transarterial (bland) embolisation" in labels
+    assert " ".join(lab for lab in forest_layout(os_).texts.sort_values("y", ascending=False)["label"]
+                    ).count("lower with Transarterial chemoembolisation than") == 1
     st = dataclasses.replace(make_stratum(4, scale="ratio"), comparison=("PRRT", "Octreotide LAR"))
     lay = forest_layout(st)
     left = lay.texts[lay.texts["label"] == "← favours PRRT"]
@@ -262,10 +263,14 @@ def test_comparison_plots_label_both_sides_of_the_null():
     assert len(left) == 1 and left["x"].iloc[0] < null_x and left["ha"].iloc[0] == "right"
     assert len(right) == 1 and right["x"].iloc[0] > null_x
     assert not (forest_layout(make_stratum(4, scale="ratio")).texts["label"].str.contains("favours")).any()
-    plot, _ = forest_plot(os_)
-    boxes, fig_box = _text_boxes(plot)
-    for text, b in boxes:
-        assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"
+    for st in res.strata:     # the narrow PFS plot too: long arm names wrap instead of leaving the figure
+        plot, _ = forest_plot(st)
+        boxes, fig_box = _text_boxes(plot)
+        for text, b in boxes:
+            assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"
+        for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
+            overlap = min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
+            assert not overlap, f"{ta!r} overlaps {tb!r}"
 
 
 def test_figures_are_print_png_editable_svg_and_pdf(tmp_path):

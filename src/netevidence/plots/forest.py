@@ -190,7 +190,16 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
     header_lines = 1.6
     body_lines = sum(len(e["lines"]) for e in entries)
     favours = favours_labels(stratum)
-    axis_h = 0.62 + (0.2 if favours else 0.0)
+    fav_lines: tuple[list[str], list[str]] = ([], [])
+    if favours and axis.limits[0] < 1 < axis.limits[1]:
+        # each side wrapped to the room between the null line and the figure's edge
+        xn = float(axis.to_x(1.0))
+        small_char = CHAR_IN * SMALL / FONT
+        left_chars = max(12, int((xn - 0.06 - x_label) / small_char) - 2)
+        right_chars = max(12, int((width - 0.1 - xn - 0.06) / small_char) - 2)
+        fav_lines = (textwrap.wrap("← " + favours[0], left_chars), textwrap.wrap(favours[1] + " →", right_chars))
+    n_fav = max(len(fav_lines[0]), len(fav_lines[1]))
+    axis_h = 0.62 + (0.1 + n_fav * 0.9 * LINE_IN if n_fav else 0.0)
     legend = _legend(rows, stratum)
     legend_lines = textwrap.wrap(legend, note_chars) if legend else []
     height = 0.1 + header_lines * LINE_IN + body_lines * LINE_IN + axis_h + len(legend_lines) * LINE_IN * 0.95 + 0.1
@@ -317,10 +326,12 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
                      "linetype": "solid", "size": 0.5, "arrow": "none"})
         text(xb, y_axis - 0.16, f"{b:g}", ha="center", size=SMALL)
     text((axis.x0 + axis.x1) / 2, y_axis - 0.38, axis.title, ha="center", size=FONT)
-    if favours and lo_lim < 1 < hi_lim:
+    if n_fav:
         xn = float(axis.to_x(1.0))
-        text(xn - 0.06, y_axis - 0.58, "← " + favours[0], ha="right", size=SMALL, color="#444444")
-        text(xn + 0.06, y_axis - 0.58, favours[1] + " →", ha="left", size=SMALL, color="#444444")
+        for j, line in enumerate(fav_lines[0]):
+            text(xn - 0.06, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha="right", size=SMALL, color="#444444")
+        for j, line in enumerate(fav_lines[1]):
+            text(xn + 0.06, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha="left", size=SMALL, color="#444444")
     ly = y_axis - axis_h + 0.02
     for line in legend_lines:
         text(x_label, ly, line, size=SMALL, color="#444444")
