@@ -310,3 +310,15 @@ def test_survival_curves_legend_names_each_group_in_full_and_in_its_own_colour()
     assert len(set(colours.values())) == len(names)          # no two groups share a colour
     assert max(len(line) for n in names for line in n.split("\n")) <= 70
     assert h > 5.6   # room for a one-column legend of every group
+
+
+def test_funnel_of_many_studies_has_no_overlapping_labels():
+    rng = np.random.default_rng(4)
+    k = 40
+    fd = funnel_data(rng.normal(0, 0.3, k), rng.uniform(0.01, 0.2, k))
+    plot, w, h, alt = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO")
+    boxes, _ = _text_boxes(plot)
+    assert not [t for t, _ in boxes if t.startswith("Study ")]
+    assert "points not labelled (more than 12 studies)" in alt
+    plot, w, h, alt = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO", label_max=40)
+    assert len([t for t, _ in _text_boxes(plot)[0] if t.startswith("Study ")]) == k
