@@ -281,3 +281,18 @@ def test_frame_is_a_copy_of_immutable_result():
     frame = res.to_frame()
     frame.loc[0, "yi"] = 99.0
     assert res.yi[0] != 99.0
+
+
+def test_every_measure_has_one_set_of_reporting_facts():
+    from netevidence.effects import MEASURE_FACTS, NULL_VALUES, back_transform, measure_facts
+
+    for m, facts in MEASURE_FACTS.items():
+        if m != "PFT":
+            back_transform(m)                     # every measure with facts has a back-transform
+        if facts.null is not None:
+            assert facts.null == NULL_VALUES["ratio"] or m == "RD"
+            # the null on the reporting scale is the back-transform of 0 on the analysis scale
+            assert float(back_transform(m)(0.0)) == facts.null
+    assert measure_facts("HR").lower_favours_arm is True and measure_facts("OR").lower_favours_arm is None
+    with pytest.raises(ValueError, match="unknown measure 'XX'"):
+        measure_facts("XX")

@@ -3,6 +3,7 @@ area proportional to weight, arrows for clipped intervals, log axis for ratios),
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -151,9 +152,10 @@ def test_svg_and_png_are_written_and_reproducible(tmp_path):
     plot, lay = forest_plot(st)
     a = save(plot, tmp_path / "a", lay.width, lay.height)
     b = save(plot, tmp_path / "b", lay.width, lay.height)
-    assert [p.suffix for p in a] == [".svg", ".png"]
+    assert [p.suffix for p in a] == [".svg", ".png", ".pdf"]
     assert a[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in a[0].read_text()
+    assert a[2].read_bytes()[:5] == b"%PDF-"
     for x, y in zip(a, b):
         assert x.read_bytes() == y.read_bytes()
 
@@ -192,3 +194,131 @@ def test_survival_curves_plot_renders(tmp_path):
     assert "90Y radioembolisation with resin microspheres" in summaries
     assert "peptide receptor radionuclide therapy" in summaries
     assert all(f.stat().st_size > 1000 for f in save(p, tmp_path / "curves", w, h))
+
+
+def _tace_vs_tae():
+    import netevidence
+    from netevidence.specs import load_spec, run_spec
+
+    ev = netevidence.load_evidence(ROOT / "evidence")
+    return run_spec(ev, load_spec(ROOT / "analyses" / "tace-vs-tae.yaml"))
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_forest_squares_of_neighbouring_rows_never_touch(k):
+    # with k = 2 one study carries most of the weight; its square must not reach the next row
+    for seed in range(5):
+        lay = forest_layout(make_stratum(k, seed=seed, scale="ratio"))
+        r = lay.rows.sort_values("y", ascending=False)
+        gaps = -np.diff(r["y"].to_numpy())
+        half = r["marker_height"].to_numpy() / 2
+        assert (gaps - half[:-1] - half[1:] > 0.02).all()
+        assert r["marker_height"].max() <= 0.8 * 0.21
+
+
+def test_forest_has_a_gap_between_studies_and_the_pooled_diamond():
+    for k in (1, 2, 10):
+        lay = forest_layout(make_stratum(k, seed=k, pool_it=k >= 2))
+        if k == 1:
+            assert lay.diamonds.empty
+            continue
+        last_row = lay.rows["y"].min()
+        diamond = lay.diamonds.loc[lay.diamonds["kind"] == "overall", "y"].iloc[0]
+        # an empty line between the lowest study line (which may wrap) and the diamond
+        lowest_text = lay.texts.loc[(lay.texts["y"] < last_row + 1e-9) & (lay.texts["y"] > diamond + 1e-9), "y"]
+        assert diamond < lowest_text.min() - 1.9 * 0.21 + 1e-9
+
+
+def test_forest_alt_text_counts_rows_with_an_interval():
+    res = _tace_vs_tae()
+    os_ = next(s for s in res.strata if dict(s.key)["endpoint"] == "os")
+    lay = forest_layout(os_)
+    drawn = int(np.isfinite(lay.rows["low"].astype(float)).sum())
+    assert drawn == 4
+    assert "4 rows, 4 with a confidence interval" in lay.alt
+    assert "1 row, 1 with a confidence interval" in forest_layout(make_stratum(1, pool_it=False)).alt
+
+
+def test_ratio_axis_names_the_measure_and_mixed_measures_say_so():
+    res = _tace_vs_tae()
+    titles = {dict(s.key)["endpoint"]: forest_layout(s).axis.title for s in res.strata}
+    assert titles["pfs"] == "Odds ratio (log scale)"
+    assert titles["os"] == "Odds ratio or hazard ratio (log scale), as each row states"
+    assert forest_layout(make_stratum(4, scale="ratio")).axis.title == "Hazard ratio (log scale)"
+
+
+def test_comparison_plots_label_both_sides_of_the_null():
+    res = _tace_vs_tae()
+    os_ = next(s for s in res.strata if dict(s.key)["endpoint"] == "os")
+    assert os_.comparison == ("Transarterial chemoembolisation", "Transarterial (bland) embolisation")
+    labels = set(forest_layout(os_).texts["label"])
+    # odds ratios of an unstated direction: what is compared with what, not who is favoured
+    assert " ".join(lab for lab in forest_layout(os_).texts.sort_values("y", ascending=False)["label"]
+                    ).count("lower with Transarterial chemoembolisation than") == 1
+    st = dataclasses.replace(make_stratum(4, scale="ratio"), comparison=("PRRT", "Octreotide LAR"))
+    lay = forest_layout(st)
+    left = lay.texts[lay.texts["label"] == "← favours PRRT"]
+    right = lay.texts[lay.texts["label"] == "favours Octreotide LAR →"]
+    null_x = float(lay.axis.to_x(1.0))
+    assert len(left) == 1 and left["x"].iloc[0] < null_x and left["ha"].iloc[0] == "right"
+    assert len(right) == 1 and right["x"].iloc[0] > null_x
+    assert not (forest_layout(make_stratum(4, scale="ratio")).texts["label"].str.contains("favours")).any()
+    for st in res.strata:     # the narrow PFS plot too: long arm names wrap instead of leaving the figure
+        plot, _ = forest_plot(st)
+        boxes, fig_box = _text_boxes(plot)
+        for text, b in boxes:
+            assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"
+        for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
+            overlap = min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
+            assert not overlap, f"{ta!r} overlaps {tb!r}"
+
+
+def test_figures_are_print_png_editable_svg_and_pdf(tmp_path):
+    import re
+
+    from PIL import Image
+
+    st = make_stratum(3)
+    plot, lay = forest_plot(st)
+    svg, png, pdf = save(plot, tmp_path / "f", lay.width, lay.height)
+    with Image.open(png) as im:
+        assert im.size[0] == pytest.approx(lay.width * 300, abs=1)
+        assert im.size[1] == pytest.approx(lay.height * 300, abs=1)
+        assert im.info["dpi"][0] == pytest.approx(300, abs=0.5)
+    # every label is a <text> element holding its characters, not glyph paths
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.read_text(encoding="utf-8"))
+    assert "Study" in texts and "Weight" in texts and any(t.startswith("Heterogeneity") for t in texts)
+    assert "/FontFile2" in pdf.read_bytes().decode("latin-1")   # TrueType embedded: text stays text
+    import matplotlib
+
+    assert matplotlib.rcParams["svg.fonttype"] == "path"       # nothing global was changed
+    with pytest.raises(ValueError, match="unknown figure format"):
+        save(plot, tmp_path / "g", lay.width, lay.height, formats=("tiff",))
+
+
+def test_survival_curves_legend_names_each_group_in_full_and_in_its_own_colour():
+    import netevidence
+    from netevidence.specs import load_spec, run_spec
+
+    res = run_spec(netevidence.load_evidence(ROOT / "evidence"), load_spec(ROOT / "analyses" / "landmark-survival.yaml"))
+    plot, w, h, _ = survival_curves_plot(res.curves, title="Overall survival")
+    scale = next(s for s in plot.scales if "color" in s.aesthetics)
+    colours = dict(scale.palette(0))   # the manual scale's name -> colour mapping
+    names = list(colours)
+    assert any(n.startswith("transarterial (bland) embolisation") for n in names)
+    assert "conventional (lipiodol) transarterial chemoembolisation" in names
+    assert len(set(colours.values())) == len(names)          # no two groups share a colour
+    assert max(len(line) for n in names for line in n.split("\n")) <= 70
+    assert h > 5.6   # room for a one-column legend of every group
+
+
+def test_funnel_of_many_studies_has_no_overlapping_labels():
+    rng = np.random.default_rng(4)
+    k = 40
+    fd = funnel_data(rng.normal(0, 0.3, k), rng.uniform(0.01, 0.2, k))
+    plot, w, h, alt = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO")
+    boxes, _ = _text_boxes(plot)
+    assert not [t for t, _ in boxes if t.startswith("Study ")]
+    assert "points not labelled (more than 12 studies)" in alt
+    plot, w, h, alt = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO", label_max=40)
+    assert len([t for t, _ in _text_boxes(plot)[0] if t.startswith("Study ")]) == k

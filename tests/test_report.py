@@ -118,7 +118,8 @@ def test_internal_links_and_images_resolve(built):
 def test_analysis_pages_hold_plots_tables_methods_and_exclusions(built):
     _, out, _, _ = built
     html = (out / "analyses" / "symptom-response.html").read_text(encoding="utf-8")
-    for needle in ("Methods", "random-effects (REML)", "Test for subgroup differences", "Sensitivity analyses",
+    for needle in ("Methods", "random-effects (REML)", "no test for subgroup differences: it needs at least two",
+                   "Sensitivity analyses",
                    "Rows not pooled, with their reasons", "reported again", "published summary",
                    "img/symptom-response-1-forest.png", "img/symptom-response-1-forest.svg"):
         assert needle in html, needle
@@ -351,3 +352,20 @@ def test_a_trials_patients_are_counted_once_under_each_arms_modality(built):
     counts = patients_by_modality(netter, ev.studies.set_index("study_id").loc["netter-1", "patients"])
     assert sum(counts.values()) == ev.studies.set_index("study_id").loc["netter-1", "patients"] == 229
     assert counts == {"prrt": 116, "somatostatin_analogue": 113}
+
+
+def test_methods_text_matches_what_the_analysis_does():
+    from netevidence.report.methods import spec_methods
+    from netevidence.specs import load_spec
+
+    landmark = " ".join(spec_methods(load_spec(ROOT / "analyses" / "landmark-survival.yaml")))
+    assert "log(-log) scale" in landmark and "logit" not in landmark
+    assert "Statistics as reported: survival at a time point." in landmark
+    tace = spec_methods(load_spec(ROOT / "analyses" / "tace-vs-tae.yaml"), pooled=False)
+    text = " ".join(tace)
+    assert "Statistics as reported: hazard ratios and odds ratios." in text
+    assert "Sensitivity analyses" not in text and "sensitivity analyses repeat" not in text
+    assert "Bayesian" not in text and "no sensitivity analysis" in text
+    symptom = " ".join(spec_methods(load_spec(ROOT / "analyses" / "symptom-response.yaml"), pooled=True))
+    assert "Sensitivity analyses: other τ² estimators (DL and PM), leave-one-out" in symptom
+    assert "proportions on the logit scale, back-transformed with the inverse logit" in symptom

@@ -165,3 +165,21 @@ def test_report_rows_name_their_variance_source_and_show_the_bayesian_pool(landm
     assert variance["s2"] == ""  # shown, not pooled
     assert stratum["bayes"]["model"].startswith("Bayesian (half-normal(scale = 0.5)")
     assert stratum["bayes"]["k"] == 3
+
+
+def test_survival_curves_end_on_their_reported_median_and_summaries_need_two_studies():
+    root = Path(__file__).resolve().parent.parent
+    from netevidence.specs import load_spec
+
+    res = run_spec(load_evidence(root / "evidence"), load_spec(root / "analyses" / "landmark-survival.yaml"))
+    c = res.curves
+    # NETTER-1 reports medians of 48.0 (lu177) and 36.3 months (control): each curve ends exactly there at 0.5
+    ends = c.curves[c.curves["label"].str.startswith("NETTER-1")].groupby("label").tail(1).set_index("label")
+    assert ends.loc["NETTER-1 (lu177)", "time"] == pytest.approx(48.0)
+    assert ends.loc["NETTER-1 (control)", "time"] == pytest.approx(36.3)
+    assert (ends["survival"] == 0.5).all()
+    # a group of one study gets no summary curve, and the notes say why
+    assert all(sc.k >= 2 for sc in c.summary_fits.values())
+    assert "somatostatin_analogue" not in c.summary_fits
+    assert any(n.endswith("one study, so no summary curve (a summary curve needs k >= 2)") and
+               n.lower().startswith("somatostatin") for n in c.notes)

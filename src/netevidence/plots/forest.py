@@ -18,10 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..effects import measure_facts
 from ..records import vocabulary
-from .layout import CHAR_IN, FONT, LINE_IN, SMALL, Axis, fmt_ci, fmt_p, linear_breaks, log_breaks, ratio_limits
+from .layout import (CHAR_IN, FONT, LINE_IN, SMALL, Axis, fmt_ci, fmt_p, linear_breaks, log_breaks, marker_side,
+                     ratio_limits)
 
-SQUARE_MAX = 9.0    # marker size (points) of the heaviest study
+STROKE = 0.6        # marker edge width (plotnine units)
+# the heaviest study's square is 3/4 of a text line high, so neighbouring squares never touch
+SQUARE_MAX = 0.75 * LINE_IN * 72.0 / np.sqrt(np.pi) - STROKE
 SQUARE_MIN = 2.2
 
 
@@ -56,14 +60,48 @@ def _axis_for(stratum, x0: float, x1: float, xlim) -> Axis:
         vals = np.concatenate([vals, [p.pred, p.ci_low, p.ci_high, p.pi_low, p.pi_high]])
     if stratum.scale == "ratio":
         lo, hi = xlim if xlim else ratio_limits(vals)
-        label = {"HR": "Hazard ratio", "OR": "Odds ratio", "RR": "Risk ratio"}.get(stratum.measure or "", "Ratio")
-        return Axis("log", (lo, hi), x0, x1, log_breaks(lo, hi), f"{label} (log scale)")
+        return Axis("log", (lo, hi), x0, x1, log_breaks(lo, hi), ratio_axis_title(_row_measures(stratum)))
     if stratum.scale == "proportion":
         lo, hi = xlim if xlim else (0.0, 1.0)
         return Axis("linear", (lo, hi), x0, x1, linear_breaks(lo, hi, 5), "Proportion")
     finite = vals[np.isfinite(vals)]
     lo, hi = xlim if xlim else (0.0, float(finite.max() * 1.1) if finite.size else 1.0)
     return Axis("linear", (lo, hi), x0, x1, linear_breaks(lo, hi, 5), "Months")
+
+
+def _row_measures(stratum) -> list[str]:
+    """The measures of the displayed rows (pooled or not), in order of first appearance."""
+    found = list(dict.fromkeys(m for m in stratum.rows["measure"] if isinstance(m, str) and m))
+    if not found and stratum.measure:
+        found = [stratum.measure]
+    return found
+
+
+def ratio_axis_title(measures: list[str]) -> str:
+    """The x-axis title of a ratio forest plot: the measure's name, or each name when rows mix measures
+    (each row then states its own measure)."""
+    labels = list(dict.fromkeys(measure_facts(m).label for m in measures))
+    if len(labels) == 1:
+        return f"{labels[0]} (log scale)"
+    if not labels:
+        return "Ratio (log scale)"
+    return f"{', '.join(labels[:-1])} or {labels[-1].lower()} (log scale), as each row states"
+
+
+def favours_labels(stratum) -> tuple[str, str] | None:
+    """The labels under the two sides of the null line of a comparison's ratio plot: "favours <arm>" when
+    every row's measure says which side is better (hazard ratios), otherwise "lower/higher with <arm>"
+    so the reader still sees what is compared with what; None when the stratum is not one comparison."""
+    comparison = getattr(stratum, "comparison", None)
+    if stratum.scale != "ratio" or not comparison:
+        return None
+    arm, comparator = comparison
+    directions = {measure_facts(m).lower_favours_arm for m in _row_measures(stratum)}
+    if directions == {True}:
+        return f"favours {arm}", f"favours {comparator}"
+    if directions == {False}:
+        return f"favours {comparator}", f"favours {arm}"
+    return f"lower with {arm} than {comparator}", f"higher with {arm} than {comparator}"
 
 
 def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, float] | None = None,
@@ -95,11 +133,13 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
             add("blank")
     if stratum.fit is not None:
         f, p = stratum.fit, stratum.prediction
+        if entries and entries[-1]["kind"] != "blank":
+            add("blank")   # a gap so no study row can be read as the pooled one
         model = "Equal-effects model" if f.method == "EE" else f"Random-effects model ({f.method})"
         add("diamond", f"{model}, k = {f.k}", fit=f, pred=p)
         add("pi", f"{level}% prediction interval", fit=f, pred=p)
         add("note", f"Heterogeneity: τ² = {f.tau2:.3f}; I² = {f.i2:.1f}%; Q({f.q_df}) = {f.q:.2f}, p {fmt_p(f.q_pval)}")
-    if stratum.subgroups is not None:
+    if stratum.subgroups is not None and getattr(stratum, "subgroup_test", True):
         s = stratum.subgroups
         add("note", f"Test for subgroup differences: Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}")
     umbrella = rows[rows["block"] == "published"]
@@ -149,7 +189,17 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
 
     header_lines = 1.6
     body_lines = sum(len(e["lines"]) for e in entries)
-    axis_h = 0.62
+    favours = favours_labels(stratum)
+    fav_lines: tuple[list[str], list[str]] = ([], [])
+    if favours and axis.limits[0] < 1 < axis.limits[1]:
+        # each side wrapped to the room between the null line and the figure's edge
+        xn = float(axis.to_x(1.0))
+        small_char = CHAR_IN * SMALL / FONT
+        left_chars = max(12, int((xn - 0.06 - x_label) / small_char) - 2)
+        right_chars = max(12, int((width - 0.1 - xn - 0.06) / small_char) - 2)
+        fav_lines = (textwrap.wrap("← " + favours[0], left_chars), textwrap.wrap(favours[1] + " →", right_chars))
+    n_fav = max(len(fav_lines[0]), len(fav_lines[1]))
+    axis_h = 0.62 + (0.1 + n_fav * 0.9 * LINE_IN if n_fav else 0.0)
     legend = _legend(rows, stratum)
     legend_lines = textwrap.wrap(legend, note_chars) if legend else []
     height = 0.1 + header_lines * LINE_IN + body_lines * LINE_IN + axis_h + len(legend_lines) * LINE_IN * 0.95 + 0.1
@@ -230,7 +280,7 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
                                 "color": "#1f4e79" if shape == "s" else "#1a1a1a"})
             outrows.append({**{k: r[k] for k in ("label", "detail", "group", "role", "study_id", "value", "low",
                                                  "high", "weight", "yi", "vi", "n", "events")},
-                            "y": yv, "marker_size": float(size), "marker": shape, "clipped_low": bool(lo < lo_lim),
+                            "y": yv, "marker_size": float(size), "marker_height": marker_side(size, STROKE), "marker": shape, "clipped_low": bool(lo < lo_lim),
                             "clipped_high": bool(hi > hi_lim)})
         elif kind in ("diamond", "group_diamond"):
             pr = e["pred"]
@@ -276,6 +326,12 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
                      "linetype": "solid", "size": 0.5, "arrow": "none"})
         text(xb, y_axis - 0.16, f"{b:g}", ha="center", size=SMALL)
     text((axis.x0 + axis.x1) / 2, y_axis - 0.38, axis.title, ha="center", size=FONT)
+    if n_fav:
+        xn = float(axis.to_x(1.0))
+        for j, line in enumerate(fav_lines[0]):
+            text(xn - 0.06, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha="right", size=SMALL, color="#444444")
+        for j, line in enumerate(fav_lines[1]):
+            text(xn + 0.06, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha="left", size=SMALL, color="#444444")
     ly = y_axis - axis_h + 0.02
     for line in legend_lines:
         text(x_label, ly, line, size=SMALL, color="#444444")
@@ -303,8 +359,9 @@ def _legend(rows: pd.DataFrame, stratum) -> str:
 
 
 def _alt_text(stratum, rows: pd.DataFrame) -> str:
-    k = int((rows["role"] == "study").sum())
-    txt = f"Forest plot: {stratum.title}; {len(rows)} rows, {k} with a confidence interval"
+    with_ci = int((np.isfinite(rows["low"].astype(float)) & np.isfinite(rows["high"].astype(float))).sum())
+    n = len(rows)
+    txt = f"Forest plot: {stratum.title}; {n} {'row' if n == 1 else 'rows'}, {with_ci} with a confidence interval"
     if stratum.prediction is not None:
         p = stratum.prediction
         txt += (f"; pooled estimate {p.pred:.2f} ({int(round(stratum.level * 100))}% CI {p.ci_low:.2f} to "
@@ -338,7 +395,7 @@ def forest_plot(stratum, **kwargs):
     marks = _markers(lay)
     if len(marks):
         for (shape, fill, color), part in marks.groupby(["shape", "fill", "color"], sort=True):
-            p += geom_point(aes("x", "y", size="size"), data=part, shape=shape, fill=fill, color=color, stroke=0.6)
+            p += geom_point(aes("x", "y", size="size"), data=part, shape=shape, fill=fill, color=color, stroke=STROKE)
         from plotnine import scale_size_identity
         p += scale_size_identity()
     t = lay.texts

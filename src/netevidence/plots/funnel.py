@@ -8,11 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..effects import MEASURE_FACTS
 from .layout import FONT, SMALL
-
-MEASURE_AXIS = {"PLO": "Logit proportion", "PR": "Proportion", "PAS": "Arcsine proportion",
-                "PFT": "Freeman-Tukey proportion", "PLN": "Log proportion", "HR": "Log hazard ratio",
-                "OR": "Log odds ratio", "MEDIAN": "Log median", "SURV": "log(-log survival)"}
 
 
 def funnel_frames(funnel, labels) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -22,8 +19,12 @@ def funnel_frames(funnel, labels) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pts, reg
 
 
-def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = ""):
-    """The plotnine funnel plot; returns ``(ggplot, width, height, alt)``."""
+LABEL_MAX = 12   # above this many studies the points are not labelled: the labels would cover each other
+
+
+def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = "", label_max: int = LABEL_MAX):
+    """The plotnine funnel plot; returns ``(ggplot, width, height, alt)``. Points carry their study's label
+    when there are at most ``label_max`` studies (metafor's ``funnel()`` labels none by default)."""
     from plotnine import (aes, element_text, scale_x_continuous, geom_point, geom_polygon, geom_text, geom_vline, ggplot,
                           labs, scale_y_reverse, theme, theme_bw)
 
@@ -33,13 +34,14 @@ def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = ""):
          + geom_polygon(aes("x", "y"), data=poly, fill="#eef2f7", color="#9aa9bd")
          + geom_vline(xintercept=funnel.estimate, linetype="dashed", color="#555555")
          + geom_point(aes("yi", "sei"), data=pts, size=2.6, color="#1f4e79")
-         + geom_text(aes("yi", "sei", label="label"), data=pts, size=SMALL, nudge_y=0.035 * max(pts["sei"].max(), 1e-9),
-                     va="bottom", color="#333333")
+         + geom_text(aes("yi", "sei", label="label"), data=pts if len(pts) <= label_max else pts.iloc[:0],
+                     size=SMALL, nudge_y=0.035 * max(pts["sei"].max(), 1e-9), va="bottom", color="#333333")
          + scale_y_reverse(expand=(0.1, 0))
          + scale_x_continuous(expand=(0.15, 0))
-         + labs(x=MEASURE_AXIS.get(measure or "", "Effect size"), y="Standard error", title=title)
+         + labs(x=MEASURE_FACTS[measure].analysis_label if measure in MEASURE_FACTS else "Effect size", y="Standard error", title=title)
          + theme_bw(base_size=FONT + 1)
          + theme(plot_title=element_text(size=FONT + 1)))
     alt = (f"Funnel plot{': ' + title if title else ''}; {len(pts)} studies around the pooled estimate "
-           f"{funnel.estimate:.2f} on the analysis scale.")
+           f"{funnel.estimate:.2f} on the analysis scale"
+           + ("." if len(pts) <= label_max else f"; points not labelled (more than {label_max} studies)."))
     return p, 5.5, 4.2, alt

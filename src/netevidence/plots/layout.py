@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 
@@ -42,6 +44,12 @@ class Axis:
 
     def clip(self, v) -> np.ndarray:
         return np.clip(np.asarray(v, dtype=float), self.limits[0], self.limits[1])
+
+
+def marker_side(size: float, stroke: float) -> float:
+    """Height in inches of a plotnine point of ``size`` and ``stroke`` (plotnine draws a marker of
+    ``sqrt(pi) * (size + stroke)`` points)."""
+    return float(np.sqrt(np.pi) * (size + stroke) / 72.0)
 
 
 def log_breaks(lo: float, hi: float) -> tuple[float, ...]:
@@ -107,25 +115,37 @@ def fmt_p(p: float) -> str:
     return f"= {p:.3f}"
 
 
-def save(plot, stem: str | Path, width: float, height: float, *, formats=("svg", "png"), dpi: int = 150) -> list[Path]:
-    """Draw a plotnine plot once and write it as SVG and PNG (``stem`` without suffix).
+# matplotlib settings of every saved figure, passed to each draw (nothing global is changed): text stays
+# text in SVG (editable, searchable) and PDF (TrueType embedded), and ids are fixed for reproducible files
+SAVE_RC = MappingProxyType({"svg.hashsalt": "netevidence", "svg.fonttype": "none", "pdf.fonttype": 42})
+FIGURE_FORMATS = ("svg", "png", "pdf")
+PNG_DPI = 300
+_METADATA = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None}}
 
-    The SVG carries no date and fixed element ids, the PNG no software tag, so the same plot gives the
-    same bytes on every run.
+
+def save(plot, stem: str | Path, width: float, height: float, *, formats=FIGURE_FORMATS, dpi: int = PNG_DPI,
+         rc: Mapping[str, object] | None = None) -> list[Path]:
+    """Draw a plotnine plot once and write it in each of ``formats`` (``stem`` without suffix): SVG with
+    real ``<text>`` elements, PNG at ``dpi`` (300 by default, for print) and PDF with embedded fonts.
+
+    ``rc`` adds matplotlib settings to :data:`SAVE_RC` for this figure only. The files carry no date or
+    software tag and fixed element ids, so the same plot gives the same bytes on every run.
     """
     import matplotlib
     import matplotlib.pyplot as plt
 
+    unknown = set(formats) - set(_METADATA)
+    if unknown:
+        raise ValueError(f"unknown figure format(s) {sorted(unknown)}; choose from {', '.join(FIGURE_FORMATS)}")
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    with matplotlib.rc_context({"svg.hashsalt": "netevidence", "svg.fonttype": "path"}):
+    with matplotlib.rc_context({**SAVE_RC, **(rc or {})}):
         fig = (plot + _size(width, height)).draw()
         try:
             for fmt in formats:
                 path = stem.with_suffix("." + fmt)
-                meta = {"Date": None} if fmt == "svg" else {"Software": None}
-                fig.savefig(path, format=fmt, dpi=dpi, metadata=meta, facecolor="white")
+                fig.savefig(path, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
                 out.append(path)
         finally:
             plt.close(fig)

@@ -5,13 +5,17 @@ Medicine 2014)."""
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
-from ..records import vocabulary
+from ..labels import term_label
 from .layout import FONT
 
-PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d28a1e", "#2a9d8f", "#7f7f7f", "#b5467a")
+# 16 distinguishable colours, so no two groups of one plot share a colour up to 16 groups
+PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d28a1e", "#2a9d8f", "#7f7f7f", "#b5467a",
+           "#6baed6", "#e6550d", "#31a354", "#fdae6b", "#9e9ac8", "#8c564b", "#17becf", "#bcbd22")
 
 
 def _steps(time, surv) -> pd.DataFrame:
@@ -53,6 +57,9 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months"):
     return plot, 6.5, 4.4, alt
 
 
+LEGEND_WRAP = 70   # characters per legend line: the one-column legend stays inside the 7.5-inch figure
+
+
 def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months"):
     """Model-based study curves (thin) through their reported points, and each group's summary curve
     (thick) with its pointwise confidence band. ``curves``: :class:`netevidence.specs.SurvivalCurves`."""
@@ -60,7 +67,8 @@ def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months")
                           labs, scale_color_manual, scale_fill_manual, scale_y_continuous, theme, theme_bw)
 
     groups = sorted(set(curves.curves["group"]) | set(curves.summaries["group"])) if len(curves.curves) else []
-    names = {g: " + ".join(vocabulary.MODALITIES.get(m, m).split(",")[0].split(" (")[0] for m in str(g).split("+"))
+    names = {g: "\n".join(textwrap.wrap(" + ".join(term_label("modality", m) for m in str(g).split("+")),
+                                         LEGEND_WRAP))
              for g in groups}
     colors = {names[g]: c for g, c in zip(groups, PALETTE * 3)}
     cur = curves.curves.assign(group_name=curves.curves["group"].map(names)) if len(curves.curves) else curves.curves
@@ -83,11 +91,13 @@ def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months")
                       caption="dashed: model-based study curves through the reported points\n"
                               "thick line and band: summary curve (k >= 2) with its 95% CI"),
                  theme_bw(base_size=FONT + 1),
-                 theme(legend_position="bottom", legend_box="vertical", plot_title=element_text(size=FONT + 1)),
-                 guides(color=guide_legend(ncol=2), shape=guide_legend(ncol=2))):
+                 theme(legend_position="bottom", legend_box="vertical", plot_title=element_text(size=FONT + 1),
+                       legend_text=element_text(ha="left")),
+                 guides(color=guide_legend(ncol=1), shape=guide_legend(ncol=2))):
         plot += part
     alt = (f"Survival curves ({curves.endpoint}): model-based study curves through the reported landmarks and "
            f"medians for {len(set(cur['label'])) if len(cur) else 0} study arms" +
            (f", with summary curves for {', '.join(names[g] for g in curves.summary_fits if curves.summary_fits[g].k >= 2)}"
             if any(sc.k >= 2 for sc in curves.summary_fits.values()) else "") + ".")
-    return plot, 7.5, 5.6, alt
+    legend_lines = sum(name.count("\n") + 1 for name in names.values())
+    return plot, 7.5, 4.6 + 0.19 * legend_lines, alt

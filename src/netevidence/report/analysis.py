@@ -157,7 +157,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                                              "tau2": fit.tau2, "i2": fit.i2},
                                   "heterogeneity": (f"τ² = {fit.tau2:.4f}; I² = {fit.i2:.1f}%; Q({fit.q_df}) = "
                                                     f"{fit.q:.2f}" if k > 1 else "single study")})
-            subgroup_test = f"Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}"
+            if st.subgroup_test:
+                subgroup_test = f"Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}"
         sens = []
         for r in st.sensitivity.to_dict("records"):
             est = r.get("estimate")
@@ -200,7 +201,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         summ = []
         for g, sc in sorted(result.curves.summary_fits.items()):
             summ.append({"group": _modality_name(g), "k": sc.k,
-                         "median": ("not reached" if not np.isfinite(sc.median) else
+                         "median": (f"not reached by {sc.time[-1]:g} months" if not np.isfinite(sc.median) else
                                     f"{sc.median:.1f} [{sc.median_ci_low:.1f}, {sc.median_ci_high:.1f}]"
                                     .replace("nan", "NR")),
                          "i2": f"{100 * sc.i2:.1f}%" if np.isfinite(sc.i2) else ""})
@@ -215,7 +216,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
            for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
     return {
         "id": spec.id, "title": spec.title, "description": spec.description,
-        "methods": spec_methods(spec), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
+        "methods": spec_methods(spec, pooled=any(st.fit is not None for st in result.strata)), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
         "pooled_studies": sorted(pooled_studies), "downloads": downloads,

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-# the value of no effect on each reporting scale that has one (proportions and times have none)
-NULL_VALUES: Mapping[str, float] = {"ratio": 1.0}
+from ..effects import NULL_VALUES
+
 DEFAULT_THRESHOLD = 0.10
 
 

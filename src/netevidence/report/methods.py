@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..records import vocabulary
+from ..labels import term_label
 from ..specs import AnalysisSpec
 
 MEASURES = {
@@ -20,6 +20,7 @@ ESTIMATORS = {
     "REML": "restricted maximum likelihood (REML)", "PM": "the Paule-Mandel estimator",
     "EB": "the empirical Bayes estimator",
 }
+STATISTIC_KINDS = ("count", "proportion", "events", "survival_at", "hazard_ratio", "odds_ratio", "median_time")
 CI = {"z": "the normal distribution (Wald-type z)", "knha": "the Hartung-Knapp-Sidik-Jonkman t distribution",
       "adhoc": "the Hartung-Knapp t distribution with the ad hoc correction (never narrower than z)"}
 
@@ -29,18 +30,34 @@ def _list(values) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
-def spec_methods(spec: AnalysisSpec) -> list[str]:
-    """Paragraphs describing what the specification selects and how it pools."""
+def _scales(spec: AnalysisSpec) -> str:
+    """The analysis scale of each kind of statistic the specification selects (every kind when it selects
+    none)."""
+    stats = set(spec.select.statistics or STATISTIC_KINDS)
+    parts = []
+    if stats & {"count", "proportion", "events"}:
+        parts.append(MEASURES[spec.model.measure])
+    if "survival_at" in stats:
+        parts.append("survival at a time point on the log(-log) scale, back-transformed with exp(-exp(x))")
+    if stats & {"hazard_ratio", "odds_ratio"}:
+        parts.append("hazard and odds ratios on the log scale, with standard errors from the reported confidence "
+                     "interval (or from an exact p-value)")
+    return f"Analysed are {'; '.join(parts)}. " if parts else ""
+
+
+def spec_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
+    """Paragraphs describing what the specification selects and how it pools; ``pooled=False`` (no stratum
+    had enough studies) drops the sensitivity analyses, which then have nothing to repeat."""
     sel, m = spec.select, spec.model
     out = []
-    what = _list(vocabulary.ENDPOINTS.get(e, e) for e in sel.endpoints)
+    what = _list(term_label("endpoint", e) for e in sel.endpoints)
     txt = f"Outcome: {what}."
     if sel.modalities:
-        txt += f" Modalities: {_list(vocabulary.MODALITIES.get(x, x).split(',')[0] for x in sel.modalities)}."
+        txt += f" Modalities: {_list(term_label('modality', x) for x in sel.modalities)}."
     if sel.designs:
-        txt += f" Designs: {_list(vocabulary.DESIGNS.get(x, x) for x in sel.designs)}."
+        txt += f" Designs: {_list(term_label('design', x) for x in sel.designs)}."
     if sel.statistics:
-        txt += f" Statistics as reported: {_list(s.replace('_', ' ') for s in sel.statistics)}."
+        txt += f" Statistics as reported: {_list(term_label('statistic', s) for s in sel.statistics)}."
     if sel.studies:
         txt += f" Studies: {_list(sel.studies)}."
     if sel.comparisons is True:
@@ -53,8 +70,7 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
     if m.pool:
         level = f"{round(m.level * 100)}%"
         out.append(
-            f"Proportions are analysed as {MEASURES[m.measure]}; hazard and odds ratios on the log scale, "
-            "with standard errors from the reported confidence interval (or from an exact p-value). "
+            _scales(spec) +
             f"Studies are pooled (when at least {m.min_studies} primary studies have a within-study variance) "
             f"with a random-effects model, τ² estimated by {ESTIMATORS[m.method]}; {level} confidence intervals "
             f"use {CI[m.ci]}. The {level} prediction interval "
@@ -79,7 +95,8 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
         + " is used. Every row left out is listed below with its reason.")
     if spec.subgroup:
         out.append(f"Subgroups by {spec.subgroup.replace('_', ' ')}: each subgroup is pooled with its own τ²; the "
-                   "test for subgroup differences is Cochran's Q across the subgroup estimates.")
+                   "test for subgroup differences (Cochran's Q across the subgroup estimates) is reported only when "
+                   "at least two subgroups hold 2 or more studies (Cochrane Handbook, section 10.11.3.1).")
     extra = []
     if spec.estimators:
         extra.append(f"other τ² estimators ({_list(spec.estimators)})")
@@ -87,9 +104,12 @@ def spec_methods(spec: AnalysisSpec) -> list[str]:
              "primary_sources_only": "numbers from each study's own publication only",
              "exclude_high_risk_of_bias": "without studies at high or critical risk of bias"}
     extra += [names[s] for s in spec.sensitivity]
-    if extra:
+    if extra and m.pool and pooled:
         out.append(f"Sensitivity analyses: {_list(extra)}.")
-    out.extend(few_studies_methods(spec))
+    elif m.pool and not pooled:
+        out.append("No stratum had enough studies with a within-study variance to pool, so there is no pooled "
+                   "estimate and no sensitivity analysis.")
+    out.extend(few_studies_methods(spec, pooled=m.pool and pooled))
     if spec.survival_curves is not None:
         c = spec.survival_curves
         out.append(
@@ -106,15 +126,17 @@ RUNG_TEXT = {"ci": "(a) the reported confidence interval", "greenwood": "(b) Gre
              "number at risk", "n": "(d) the study's number of patients assuming no censoring before the landmark"}
 
 
-def few_studies_methods(spec: AnalysisSpec) -> list[str]:
-    """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool."""
+def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
+    """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool;
+    without a pool (``pooled=False``) no sentence about sensitivity analyses."""
     m = spec.model
     out = []
     stats = set(spec.select.statistics or ["survival_at", "count", "proportion", "median_time"])
     if "survival_at" in stats:
         out.append("Landmark survival is analysed on the log(-log) scale; its variance comes from the first of "
                    f"{_list(RUNG_TEXT[r] for r in m.survival_variance)} that a study gives, and each pooled row "
-                   "records which. The sensitivity analyses repeat each pool with the stricter sources only.")
+                   "records which."
+                   + (" The sensitivity analyses repeat each pool with the stricter sources only." if pooled else ""))
     if m.proportion_model != "none" and stats & {"count", "proportion", "events"}:
         name = {"glmm": "the random-intercept logistic model (GLMM, exact binomial likelihood; the logit model "
                         "when the GLMM cannot be fitted, reported as such)",
@@ -128,7 +150,7 @@ def few_studies_methods(spec: AnalysisSpec) -> list[str]:
                    f"sign-test interval ({m.medians_ci}; McGrath et al., Statistics in Medicine 2019); medians not "
                    "reached are kept as censored values, and where they leave the summary undetermined only its "
                    "range is given.")
-    if m.pool and (m.method == "bayes" or m.bayes_below > 0):
+    if m.pool and pooled and (m.method == "bayes" or m.bayes_below > 0):
         p = m.prior
         prior = (f"a {p.tau.replace('_', '-')} prior on τ with scale {p.scale:g}" if p.tau != "turner"
                  else f"the Turner et al. (2015) log-normal prior on τ² ({p.outcome}, {p.comparison})")

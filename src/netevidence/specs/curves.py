@@ -107,7 +107,7 @@ def survival_curves(evidence: EvidenceBase, spec: AnalysisSpec, frame: pd.DataFr
         fits.append(curve)
         last = max(times)
         tt = np.linspace(0.0, last, 60)
-        for t, s in zip(tt, curve.survival(tt)):
+        for t, s in zip(tt, through_points(tt, curve.survival(tt), points)):
             curve_rows.append({"group": group, "label": name, "time": float(t), "survival": float(s),
                                "model": curve.model})
         for t, s in points:
@@ -125,6 +125,10 @@ def survival_curves(evidence: EvidenceBase, spec: AnalysisSpec, frame: pd.DataFr
         notes.append(f"{name}: {model} curve through {curve.n_points} reported point(s) (model-based)")
     summary_rows, summary_fits = [], {}
     for group, studies in sorted(intervals.items()):
+        if len(studies) < 2:
+            notes.append(f"{vocabulary.MODALITIES.get(group, group).split(',')[0].capitalize()}: one study, so no summary curve "
+                         "(a summary curve needs k >= 2)")
+            continue
         reach = max(float(np.nanmax(np.where(np.isnan(s.survival), np.nan, grid))) for s in studies)
         g = grid[grid <= reach + 1e-9]
         studies = [StudyIntervals(s.label, s.survival[: len(g)], s.n_at_risk[: len(g)], s.basis) for s in studies]
@@ -141,6 +145,17 @@ def survival_curves(evidence: EvidenceBase, spec: AnalysisSpec, frame: pd.DataFr
                  pd.DataFrame(columns=["time", "survival", "ci_low", "ci_high", "group", "k"]))
     return SurvivalCurves(endpoint=cfg.endpoint, curves=pd.DataFrame(curve_rows), points=pd.DataFrame(point_rows),
                           summaries=summaries, fits=tuple(fits), summary_fits=summary_fits, notes=tuple(notes))
+
+
+def through_points(times: np.ndarray, survival: np.ndarray, points) -> np.ndarray:
+    """``survival`` with the reported value put back where the model passes through a reported point
+    (within 1e-9): a curve through a median of 48 months ends at S = 0.5, not 0.5000000000000001."""
+    out = np.asarray(survival, dtype=float).copy()
+    t = np.asarray(times, dtype=float)
+    for tp, sp in points:
+        hit = np.isclose(t, tp, rtol=0, atol=1e-9) & np.isclose(out, sp, rtol=0, atol=1e-9)
+        out[hit] = sp
+    return out
 
 
 def kaplan_meier_panel(curve: pd.DataFrame, n: int, *, label: str, study: str = "",

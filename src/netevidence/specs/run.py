@@ -81,6 +81,8 @@ class Stratum:
     medians: MedianOfMediansResult | None = None
     proportions: ProportionPoolResult | None = None
     certainty: Certainty | None = None
+    subgroup_test: bool = True   # False: the test for subgroup differences is not shown (see ``notes``)
+    comparison: tuple[str, str] | None = None   # (arm, comparator) labels when every row compares the same arms
 
     @property
     def k(self) -> int:
@@ -275,6 +277,11 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     shown["label"] = shown["study_name"].astype(str)
     title = _stratum_title(key, frame)
     pairs = {(r["study_id"], _none(r["arm"]), _none(r["comparator"])) for r in shown.to_dict("records")}
+    arm_pairs = {(a, c) for _, a, c in pairs}
+    comparison = None
+    if len(arm_pairs) == 1 and all(next(iter(arm_pairs))):
+        sid, arm, comp = sorted(pairs)[0]
+        comparison = (arm_labels.get((sid, arm), arm), arm_labels.get((sid, comp), comp))
     if len(pairs) == 1 and not {"arm", "comparator"} & varying:
         sid, arm, comp = next(iter(pairs))
         if arm and comp:
@@ -357,6 +364,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
                      "study medians are independent draws from one distribution and does not weight by size")
 
     sub = None
+    show_test = False
     group_fits: list[GroupFit] = []
     if spec.subgroup and spec.model.pool and k >= 2:
         groups = pooled["group"].tolist()
@@ -367,15 +375,20 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
                 if kk >= spec.model.min_studies:
                     group_fits.append(GroupFit(str(lev), int(kk), f, f.predict(transf)))
             if any(kk < spec.model.min_studies for kk in sub.k):
-                notes.append("subgroups with a single study show no subgroup diamond; the test for subgroup "
-                             "differences compares the subgroup estimates")
+                notes.append("subgroups with a single study show no subgroup diamond")
+            show_test = sum(int(kk) >= 2 for kk in sub.k) >= 2
+            if not show_test:
+                notes.append("no test for subgroup differences: it needs at least two subgroups with 2 or more "
+                             f"studies each (Cochrane Handbook, section 10.11.3.1); here the subgroups have k = "
+                             f"{', '.join(str(int(kk)) for kk in sub.k)}")
 
     fd = None
     if "funnel" in spec.plots:
-        if k >= 3:
+        why = small_study_gate(spec, k)
+        if why is None:
             fd = funnel_data(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), method=spec.model.method)
         else:
-            notes.append("funnel plot not drawn: it needs at least 3 pooled studies")
+            notes.append(f"funnel plot not drawn: {why}")
     sens = _sensitivity(spec, shown, fit, transf)
     certainty = _certainty(spec, shown[pooled_mask], fit, prediction, measure) if fit is not None else None
     if fit is None and k == 1 and spec.model.pool:
@@ -387,7 +400,20 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
                    fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
                    sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes,
-                   medians=medians, proportions=proportions, certainty=certainty)
+                   medians=medians, proportions=proportions, certainty=certainty,
+                   comparison=comparison, subgroup_test=show_test)
+
+
+def small_study_gate(spec: AnalysisSpec, k: int) -> str | None:
+    """Why a funnel plot or a test for small-study effects is not done with ``k`` pooled studies, or None
+    when it is: at least ``small_study.min_k`` studies (10, Cochrane Handbook section 13.3.5.4), or 3
+    when the spec sets ``small_study.force``."""
+    if k < 3:
+        return f"it needs at least 3 pooled studies (k = {k})"
+    if k < spec.small_study.min_k and not spec.small_study.force:
+        return (f"k = {k} is below {spec.small_study.min_k} studies, too few to tell small-study effects from "
+                "chance (Cochrane Handbook, section 13.3.5.4); set small_study: {force: true} to draw it anyway")
+    return None
 
 
 @dataclass(frozen=True)
@@ -404,7 +430,7 @@ def _certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | _Sing
     """The GRADE proposal for one pooled stratum, on the reporting scale (see :mod:`netevidence.appraisal`)."""
     ratio = measure in RATIO_MEASURES
     egger_p = None
-    if fit.k >= 10:
+    if small_study_gate(spec, fit.k) is None:
         try:
             egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float)).pval
         except ValueError:  # undefined, e.g. when every study has the same precision: not rated from it

@@ -180,6 +180,15 @@ class Grade(_Model):
     overrides: list[GradeOverride] = []
 
 
+class SmallStudy(_Model):
+    """Funnel plots and tests for small-study effects (Egger's test). The Cochrane Handbook (section
+    13.3.5.4) advises against them with fewer than 10 studies: below ``min_k`` pooled studies they are not
+    drawn or run, and the page says why, unless ``force`` is true (they still need 3 studies)."""
+
+    min_k: int = Field(default=10, ge=3)
+    force: bool = False
+
+
 class AnalysisSpec(_Model):
     """One analysis specification (one YAML file in ``analyses/``)."""
 
@@ -199,6 +208,7 @@ class AnalysisSpec(_Model):
                               "exclude_high_risk_of_bias"]] = []
     estimators: list[Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB"]] = []
     plots: list[Literal["forest", "funnel", "survival_curves", "km"]] = ["forest"]
+    small_study: SmallStudy = SmallStudy()
     survival_curves: SurvivalCurves | None = None
     summary_label: str | None = None
     grade: Grade = Grade()
