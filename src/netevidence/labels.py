@@ -33,7 +33,8 @@ def term_label(kind: str, code: str) -> str:
     if kind == "statistic":
         return STATISTIC_LABELS.get(code, code.replace("_", " "))
     if kind == "modality":
-        return vocabulary.MODALITIES.get(code, code.replace("_", " ")).split(",")[0]
+        return vocabulary.modality_label(code) if "+" in code or code in vocabulary.MODALITIES \
+            else code.replace("_", " ")
     if kind == "endpoint":
         return vocabulary.ENDPOINTS.get(code, code.replace("_", " "))
     if kind == "design":

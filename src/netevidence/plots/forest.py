@@ -48,7 +48,7 @@ class ForestLayout:
 
 def _group_label(spec_subgroup: str | None, g: str) -> str:
     if spec_subgroup == "modality":
-        return " + ".join(vocabulary.MODALITIES.get(m, m).split(",")[0] for m in g.split("+"))
+        return vocabulary.modality_label(g)
     return g
 
 

@@ -192,7 +192,7 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
                 unit = _none(frame["time_unit"].iloc[0])
             out.append(f"at {_fmt_time(val, unit)}")
         elif col == "modality":
-            out.append(vocabulary.MODALITIES.get(val, val).split(",")[0])
+            out.append(vocabulary.modality_label(val))
         elif col == "statistic":
             out.append(str(val).replace("_", " "))
         else:
