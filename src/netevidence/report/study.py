@@ -124,18 +124,20 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
 
 def _risk_of_bias(evidence: EvidenceBase, study_id: str) -> list[dict]:
     """The study's assessments: tool, endpoints, each domain's judgement and support, overall, source."""
-    table = evidence.risk_of_bias[evidence.risk_of_bias["study_id"] == study_id]
+    by_assessment: dict[Any, list[dict]] = {}
+    for r in evidence.rows_of("risk_of_bias", study_id):  # the table is grouped by study once
+        by_assessment.setdefault(r["assessment"], []).append(r)
     out = []
-    for _, rows in table.groupby("assessment", sort=True):
-        first = rows.iloc[0]
+    for _, rows in sorted(by_assessment.items(), key=lambda item: item[0]):
+        first = rows[0]
         out.append({
             "tool": first["tool_name"], "endpoints": str(first["endpoints"]).replace("+", ", "),
             "overall": first["overall_label"], "overall_level": first["overall_level"], "support": first["support"],
             "judged_from": str(first["judged_from"]).replace("_", " "), "seen_at": _clean(first["seen_at"]) or "",
-            "domains": [{"label": r.domain_label, "judgement": r.judgement_label, "level": r.level,
-                         "support": _clean(r.domain_support) or "",
-                         "where": record_location(evidence, {"file": r.file, "line": r.line})}
-                        for r in rows.itertuples()],
+            "domains": [{"label": r["domain_label"], "judgement": r["judgement_label"], "level": r["level"],
+                         "support": _clean(r["domain_support"]) or "",
+                         "where": record_location(evidence, {"file": r["file"], "line": r["line"]})}
+                        for r in rows],
         })
     return out
 
