@@ -117,6 +117,24 @@ def test_the_evidence_base_assessments_validate_and_follow_their_rules():
     assert {"netter-1", "chen-2017", "sartori-laser", "tai-2020"} <= assessed
     netter = next(r.record for r in report.records if r.record.id == "netter-1")
     assert [a.overall for a in netter.risk_of_bias] == ["some_concerns", "high"]  # per outcome: QoL is high risk
+    unassessed = {r.record.id for r in report.records if not r.record.risk_of_bias
+                  and r.record.design != "narrative_review"}
+    assert unassessed == set()  # every study in evidence/ is assessed
+    secondary = {r.record.id for r in report.records
+                 if any(a.judged_from == "secondary_report" for a in r.record.risk_of_bias)}
+    assert {"niessen-2016-ire", "pickens-2021", "saxena-2010", "andrews-1994", "ruutiainen-tace-tae"} <= secondary
+
+
+def test_judged_from_takes_a_secondary_report_and_refuses_other_words(tmp_path):
+    valid = (FIXTURES / "valid" / "demo-study.yaml").read_text()
+    assert "    judged_from: abstract\n" in valid
+    (tmp_path / "r.yaml").write_text(valid.replace("judged_from: abstract", "judged_from: secondary_report"))
+    assert list(validate_evidence(tmp_path).problems) == []
+    (tmp_path / "r.yaml").write_text(valid.replace("judged_from: abstract", "judged_from: review"))
+    (problem,) = validate_evidence(tmp_path).problems
+    line = valid.splitlines().index("    judged_from: abstract") + 1
+    assert (problem.rule, problem.field, problem.line) == ("unknown-term", "risk_of_bias[0].judged_from", line)
+    assert "full_text, abstract, secondary_report" in problem.fix
 
 
 def test_a_p_value_between_subgroups_of_one_arm_is_not_a_comparison(tmp_path):

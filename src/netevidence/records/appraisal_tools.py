@@ -188,6 +188,16 @@ _AMSTAR2_DOMAINS = MappingProxyType({
 
 NO_INFORMATION = "no_information"
 
+JUDGED_FROM: Mapping[str, str] = MappingProxyType({
+    "full_text": "the full text",
+    "abstract": "the abstract",
+    "secondary_report": "a review's description of the study",
+})
+"""What an assessment was judged from (``judged_from:``), with the words the report uses. A
+``secondary_report`` is a review's account of the study, read when no page with the study's own abstract
+could be found: domains that account does not describe are judged ``no_information`` (``unclear`` in the
+JBI checklist)."""
+
 TOOLS: Mapping[str, AppraisalTool] = MappingProxyType({
     "rob2": AppraisalTool(
         id="rob2", name="RoB 2", citation="Sterne et al., BMJ 2019;366:l4898",

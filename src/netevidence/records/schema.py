@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from . import vocabulary as vocab
-from .appraisal_tools import TOOLS
+from .appraisal_tools import JUDGED_FROM, TOOLS
 
 
 def _literal(terms):
@@ -334,14 +334,15 @@ class RiskOfBias(_Model):
     """A risk-of-bias (or quality) assessment with one tool of :mod:`netevidence.records.appraisal_tools`.
 
     ``endpoints`` limits it to some outcomes (empty: the whole study); ``judged_from`` says whether the
-    abstract or the full text was read, ``seen_at`` where."""
+    full text, the abstract or only a review's description of the study (``secondary_report``) was read,
+    ``seen_at`` where."""
 
     tool: AppraisalToolId
     endpoints: list[Endpoint] = []
     domains: list[DomainJudgement]
     overall: Slug
     support: Text
-    judged_from: Literal["abstract", "full_text"]
+    judged_from: _literal(JUDGED_FROM)  # type: ignore[valid-type]
     seen_at: Text | None = None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..evidence import EvidenceBase
 from ..records import vocabulary
+from ..records.appraisal_tools import JUDGED_FROM
 from .analysis import _clean, record_location
 from .exports import format_reference
 
@@ -133,7 +134,7 @@ def _risk_of_bias(evidence: EvidenceBase, study_id: str) -> list[dict]:
         out.append({
             "tool": first["tool_name"], "endpoints": str(first["endpoints"]).replace("+", ", "),
             "overall": first["overall_label"], "overall_level": first["overall_level"], "support": first["support"],
-            "judged_from": str(first["judged_from"]).replace("_", " "), "seen_at": _clean(first["seen_at"]) or "",
+            "judged_from": JUDGED_FROM[first["judged_from"]], "seen_at": _clean(first["seen_at"]) or "",
             "domains": [{"label": r["domain_label"], "judgement": r["judgement_label"], "level": r["level"],
                          "support": _clean(r["domain_support"]) or "",
                          "where": record_location(evidence, {"file": r["file"], "line": r["line"]})}
