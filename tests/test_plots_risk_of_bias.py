@@ -71,3 +71,40 @@ def test_plots_render_to_png(tmp_path):
                                   "sum": risk_of_bias_summary_plot(table, title="t")}.items():
         (path,) = save(plot, tmp_path / name, w, h, formats=("png",), dpi=60)
         assert path.stat().st_size > 5000
+
+
+@pytest.fixture(scope="module")
+def symptom_stratum():
+    from netevidence import load_evidence
+    from netevidence.specs import load_spec, run_spec
+
+    root = Path(__file__).resolve().parent.parent
+    return run_spec(load_evidence(root / "evidence"), load_spec(root / "analyses" / "symptom-response.yaml")).strata[0]
+
+
+def test_the_forest_plot_gets_a_risk_of_bias_circle_beside_each_assessed_row(symptom_stratum, tmp_path):
+    from netevidence.plots import forest_plot, with_risk_of_bias_column
+    from netevidence.plots.risk_of_bias import FOREST_COLUMN_IN, forest_risk_of_bias_column
+
+    st = symptom_stratum
+    plot, lay = forest_plot(st, subgroup="modality")
+    dots = forest_risk_of_bias_column(lay, st.rows)
+    level = {(r["study_id"], r["label"], r["detail"]): r["risk_of_bias"] for r in st.rows.to_dict("records")}
+    assessed = lay.rows[[isinstance(level[(r.study_id, r.label, r.detail)], str) for r in lay.rows.itertuples()]]
+    assert 0 < len(dots) == len(assessed) < len(lay.rows)  # Cazzato 2021, a narrative review, gets none
+    assert np.allclose(dots["y"], assessed["y"])  # each circle on its row's line
+    assert list(dots["level"]) == [level[(r.study_id, r.label, r.detail)] for r in assessed.itertuples()]
+    assert list(dots["colour"]) == [LEVEL_COLOURS[lv] for lv in dots["level"]]
+    assert (dots["x"] > lay.width).all() and (dots["x"] < lay.width + FOREST_COLUMN_IN).all()
+    pickens = lay.rows.index[lay.rows["study_id"] == "pickens-2021"]
+    assert dots.loc[list(assessed.index).index(pickens[0]), "level"] == "high"  # JBI high, judged from a review
+
+    wider, width, alt = with_risk_of_bias_column(plot, lay, st.rows)
+    assert width == pytest.approx(lay.width + FOREST_COLUMN_IN)
+    assert alt.startswith(lay.alt.rstrip(".")) and "risk-of-bias column" in alt
+    assert f"{(dots['level'] == 'high').sum()} high" in alt
+    (path,) = save(wider, tmp_path / "forest", width, lay.height, formats=("png",), dpi=40)
+    assert path.stat().st_size > 2000
+    unassessed = st.rows.assign(risk_of_bias=None)
+    same, w0, alt0 = with_risk_of_bias_column(plot, lay, unassessed)
+    assert same is plot and w0 == lay.width and alt0 == lay.alt

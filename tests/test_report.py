@@ -278,7 +278,8 @@ def test_analysis_pages_show_risk_of_bias_and_certainty(built):
     for needle in ("Risk of bias of the pooled studies", "JBI case series checklist",
                    "img/symptom-response-rob-1.png", "img/symptom-response-rob-1-summary.png",
                    "Certainty of the evidence (GRADE)", "<th>Risk of bias</th>", f"k = {k} &lt; 10: not assessable",
-                   "without studies at high or critical risk of bias"):
+                   "without studies at high or critical risk of bias",
+                   "risk-of-bias column (overall judgement per study)"):  # in the forest plot's alt text
         assert needle in html, needle
     assert "Not assessed:" not in html  # every pooled study, Pickens 2021 too, is assessed
     assert re.search(r'<td class="rob rob-moderate">- moderate</td>', html)  # Braat 2020, JBI moderate
@@ -374,3 +375,19 @@ def test_methods_text_matches_what_the_analysis_does():
     symptom = " ".join(spec_methods(load_spec(ROOT / "analyses" / "symptom-response.yaml"), pooled=True))
     assert "Sensitivity analyses: other τ² estimators (DL and PM), leave-one-out" in symptom
     assert "proportions on the logit scale, back-transformed with the inverse logit" in symptom
+
+
+def test_a_grade_override_appears_on_the_page_with_its_reason_and_the_proposal(tmp_path):
+    spec = (ANALYSES / "symptom-response.yaml").read_text(encoding="utf-8")
+    reason = "Symptom scales differ <i>between</i> series & modalities."
+    spec += ("grade:\n  overrides:\n    - {domain: indirectness, change: -1, reason: "
+             + json.dumps(reason) + "}\n")
+    (tmp_path / "analyses").mkdir()
+    (tmp_path / "analyses" / "symptom-response.yaml").write_text(spec, encoding="utf-8")
+    write_site(load_evidence(ROOT / "evidence"), tmp_path / "site", analyses=tmp_path / "analyses", cache_dir=None,
+               build_time="x")
+    page = (tmp_path / "site" / "analyses" / "symptom-response.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr><td>indirectness</td><td class=\"num\">(-?\d+)</td>.*?</tr>", page, re.S)
+    assert row and row.group(1) == "-1", page[page.find("Certainty"):][:1500]
+    assert "Symptom scales differ &lt;i&gt;between&lt;/i&gt; series &amp; modalities. (proposed 0)" in row.group(0)
+    assert "<i>between</i>" not in page

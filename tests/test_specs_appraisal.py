@@ -32,7 +32,20 @@ def test_rows_carry_the_risk_of_bias_level_of_their_study(evidence):
     rows = run_spec(evidence, _spec()).strata[0].rows.set_index("study_id")
     assert rows.loc["braat-2020", "risk_of_bias"] == "moderate"      # JBI overall moderate
     assert rows.loc["jia-2018", "risk_of_bias"] == "critical"        # AMSTAR 2 critically low
-    assert rows.loc["pickens-2021", "risk_of_bias"] is None          # not assessed
+    assert rows.loc["pickens-2021", "risk_of_bias"] == "high"        # JBI high, judged from a review's account
+
+
+def test_a_study_without_an_assessment_has_no_risk_of_bias_level(tmp_path):
+    import shutil
+
+    shutil.copytree(EVIDENCE, tmp_path / "ev")
+    path = tmp_path / "ev" / "pickens-2021.yaml"
+    text = path.read_text()
+    assert text.count("\nrisk_of_bias:") == 1
+    path.write_text(text.split("\nrisk_of_bias:")[0] + "\n")  # the block is the record's last
+    rows = run_spec(netevidence.load_evidence(tmp_path / "ev"), _spec()).strata[0].rows.set_index("study_id")
+    assert rows.loc["pickens-2021", "risk_of_bias"] is None
+    assert rows.loc["braat-2020", "risk_of_bias"] == "moderate"
 
 
 def test_sensitivity_without_high_risk_studies_repeats_the_pool(evidence, tmp_path):

@@ -1,6 +1,7 @@
 """Draw one PNG of each kind of plot for the documentation (run from the repository root:
 ``.venv/bin/python docs/img/make_images.py``)."""
 
+import runpy
 from pathlib import Path
 
 import numpy as np
@@ -8,8 +9,7 @@ import pandas as pd
 
 import netevidence
 from netevidence.effects import back_transform, effect_size
-from netevidence.plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
-                               traffic_light_plot)
+from netevidence.plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
 from netevidence.pooling import pool
 from netevidence.pooling.bias import funnel_data
 from netevidence.pooling.subgroups import subgroup_analysis
@@ -83,8 +83,5 @@ for arm, n in (("everolimus", 205), ("placebo", 97)):
 p, w, h, _ = km_plot(panels, title="Reconstructed overall survival over digitised points (RADIANT-4)")
 png(p, "km-reconstructed", w, h)
 
-rob = ev.risk_of_bias
-p, w, h, _ = traffic_light_plot(rob[rob.tool == "amstar2"], title="Reviews in the evidence base")
-png(p, "risk-of-bias-traffic-light", w, h)
-p, w, h, _ = risk_of_bias_summary_plot(rob[rob.tool == "jbi_case_series"], title="Case series in the evidence base")
-png(p, "risk-of-bias-summary", w, h)
+# the risk-of-bias plots, of the evidence base and at 1, 10 and 60 studies
+runpy.run_path(str(OUT / "make_risk_of_bias_images.py"))

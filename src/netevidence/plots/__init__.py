@@ -6,8 +6,9 @@ from .funnel import funnel_plot
 from .layout import save
 from .prisma import prisma_svg
 from .risk_of_bias import summary_plot as risk_of_bias_summary_plot
-from .risk_of_bias import traffic_light_plot
+from .risk_of_bias import traffic_light_plot, with_risk_of_bias_column
 from .survival import km_plot, survival_curves_plot
 
 __all__ = ["ForestLayout", "forest_layout", "forest_plot", "funnel_plot", "km_plot", "prisma_svg",
-           "risk_of_bias_summary_plot", "save", "survival_curves_plot", "traffic_light_plot"]
+           "risk_of_bias_summary_plot", "save", "survival_curves_plot", "traffic_light_plot",
+           "with_risk_of_bias_column"]

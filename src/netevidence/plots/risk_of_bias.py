@@ -11,6 +11,7 @@ inches like the forest plot, so labels keep their size and never overlap from 1 
 
 from __future__ import annotations
 
+import warnings
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
@@ -203,3 +204,66 @@ def summary_plot(table: pd.DataFrame, *, weights: Mapping[str, float] | None = N
            + ", ".join(f"{row.share:.0%} {str(row.level).replace('_', ' ')}"
                        for row in overall.itertuples() if row.share > 0) + ".")
     return p, width, height, alt
+
+
+FOREST_COLUMN_IN = 0.6  # width of the risk-of-bias column appended to a forest plot
+
+
+def forest_risk_of_bias_column(layout, rows: pd.DataFrame) -> pd.DataFrame:
+    """The risk-of-bias column of a forest plot: for each study row of ``layout`` (a
+    :class:`~netevidence.plots.ForestLayout`) whose study has a level in ``rows['risk_of_bias']`` (the
+    stratum's rows), one circle at the row's height in that level's colour and symbol, as robvis appends
+    risk of bias to a forest plot. Columns ``x, y, level, colour, symbol``; ``x`` lies in the strip of
+    width :data:`FOREST_COLUMN_IN` added to the right of the figure. Rows without a level get no circle."""
+    empty = pd.DataFrame(columns=["x", "y", "level", "colour", "symbol"])
+    if "risk_of_bias" not in rows.columns or not len(layout.rows):
+        return empty
+    levels = {(r["study_id"], r["label"], r["detail"]): r["risk_of_bias"] for r in rows.to_dict("records")}
+    out = []
+    for r in layout.rows.to_dict("records"):
+        level = levels.get((r["study_id"], r["label"], r["detail"]))
+        if isinstance(level, str) and level in LEVEL_COLOURS:
+            out.append((layout.width + FOREST_COLUMN_IN / 2, float(r["y"]), level))
+    if not out:
+        return empty
+    dots = pd.DataFrame(out, columns=["x", "y", "level"])
+    dots["colour"] = [LEVEL_COLOURS[lv] for lv in dots["level"]]
+    dots["symbol"] = [LEVEL_SYMBOLS[lv] for lv in dots["level"]]
+    return dots
+
+
+def with_risk_of_bias_column(plot, layout, rows: pd.DataFrame):
+    """``plot`` (a forest plot drawn from ``layout``) with a risk-of-bias column on its right: the overall
+    judgement of each row's study in robvis's colours and symbols (see
+    :func:`forest_risk_of_bias_column`). Returns ``(ggplot, width, alt)``; when no row's study is assessed,
+    the plot, its width and its alt text are returned unchanged."""
+    from plotnine import (annotate, coord_cartesian, geom_point, geom_text, aes, scale_x_continuous, theme)
+
+    dots = forest_risk_of_bias_column(layout, rows)
+    if not len(dots):
+        return plot, layout.width, layout.alt
+    width = layout.width + FOREST_COLUMN_IN
+    heads = layout.texts[layout.texts["label"] == "Weight"]
+    head_y = float(heads["y"].iloc[0]) if len(heads) else float(layout.height - 0.1)
+    x = layout.width + FOREST_COLUMN_IN / 2
+    segs = layout.segments
+    rules = segs[(segs["color"] == "#888888") & (segs["y"] == segs["yend"])] if len(segs) else segs
+    rule_y = float(rules["y"].max()) if len(rules) else None
+    with warnings.catch_warnings():  # the wider x scale replaces the forest plot's, as intended
+        warnings.filterwarnings("ignore", message="Scale for 'x' is already present")
+        p = (plot
+             + annotate("text", x=x, y=head_y, label="RoB", size=FONT, fontweight="bold", va="center",
+                        family="DejaVu Sans")
+             + geom_point(aes("x", "y"), data=dots, fill=dots["colour"], color="#555555", size=6.0, stroke=0.3)
+             + geom_text(aes("x", "y", label="symbol"), data=dots, size=SMALL, fontweight="bold",
+                         color=["white" if lv == "critical" else "black" for lv in dots["level"]])
+             + theme(figure_size=(width, layout.height))
+             + scale_x_continuous(limits=(0, width), expand=(0, 0))
+             + coord_cartesian(xlim=(0, width), ylim=(0, layout.height), expand=False))
+        if rule_y is not None:  # the header rule continues over the new column
+            p += annotate("segment", x=float(rules["xend"].max()), xend=width - 0.1, y=rule_y, yend=rule_y,
+                          color="#888888", size=0.4)
+    counts = dots["level"].value_counts()
+    alt = (layout.alt.rstrip(".") + "; risk-of-bias column (overall judgement per study): "
+           + ", ".join(f"{counts[lv]} {lv.replace('_', ' ')}" for lv in LEVELS if lv in counts) + ".")
+    return p, width, alt

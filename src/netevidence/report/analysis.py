@@ -14,7 +14,7 @@ import pandas as pd
 from ..appraisal import LABELS as CERTAINTY_LABELS
 from ..evidence import EvidenceBase
 from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
-                     traffic_light_plot)
+                     traffic_light_plot, with_risk_of_bias_column)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
@@ -108,7 +108,10 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     for i, st in enumerate(result.strata, start=1):
         stem = img_dir / f"{spec.id}-{i}-forest"
         plot, lay = forest_plot(st, subgroup=spec.subgroup)
-        fig = _figure(plot, stem, lay.width, lay.height, lay.alt, img_rel) if "forest" in spec.plots else None
+        fig = None
+        if "forest" in spec.plots:
+            plot, width, alt = with_risk_of_bias_column(plot, lay, st.rows)  # robvis's column beside the forest
+            fig = _figure(plot, stem, width, lay.height, alt, img_rel)
         rows = []
         for r in st.rows.to_dict("records"):
             used_studies.add(r["study_id"])
