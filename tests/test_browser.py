@@ -163,3 +163,38 @@ def test_summary_of_findings_and_certainty_render_in_the_browser(crawl):
 
 def index_links(visited, out):
     return [link for link in visited[(out / "index.html").resolve()]["links"] if "/analyses/" in link]
+
+
+def test_each_summary_of_findings_row_links_to_its_own_analysis_page_and_cells_hold_only_text(site, crawl):
+    _, out = site
+    _, visited, _, _, _ = crawl
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        page = browser.new_context(java_script_enabled=True).new_page()
+        page.goto((out / "index.html").resolve().as_uri())
+        tables = page.evaluate("""() => Array.from(document.querySelectorAll('table.sof')).map(t => ({
+            caption: t.caption ? t.caption.innerText : '',
+            heads: Array.from(t.tHead.rows[0].cells).map(c => c.innerText),
+            rows: Array.from(t.tBodies[0].rows).map(r => ({
+                cells: r.cells.length, links: Array.from(r.cells[0].querySelectorAll('a')).map(a => a.href),
+                tags: Array.from(r.querySelectorAll('*')).map(e => e.tagName.toLowerCase()),
+                certainty: r.cells[2].innerText}))}))""")
+        titles = {}
+        for t in tables:
+            for r in t["rows"]:
+                for href in r["links"]:
+                    if href not in titles:
+                        page.goto(href)
+                        titles[href] = page.evaluate("() => document.querySelector('h1').innerText")
+        browser.close()
+    assert len(tables) >= 5  # one per question (modality and outcome family) with a rated pool
+    for t in tables:
+        assert t["caption"] and t["heads"][:3] == ["Outcome", "Participants (studies)", "Certainty (GRADE)"]
+        assert t["rows"], t["caption"]
+        for r in t["rows"]:
+            assert r["cells"] == len(t["heads"]) == 8
+            (href,) = r["links"]  # one link per row, to the page of the row's own analysis
+            assert "/analyses/" in href and Path(unquote(urlparse(href).path)).resolve() in visited
+            assert titles[href] == t["caption"]
+            assert set(r["tags"]) <= {"td", "a", "span"}  # record and specification text shown as text only
+            assert r["certainty"].split(" ", 1)[0] in {"⊕⊕⊕⊕", "⊕⊕⊕◯", "⊕⊕◯◯", "⊕◯◯◯"}

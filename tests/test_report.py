@@ -284,6 +284,23 @@ def test_analysis_pages_show_risk_of_bias_and_certainty(built):
     assert "Not assessed:" not in html  # every pooled study, Pickens 2021 too, is assessed
     assert re.search(r'<td class="rob rob-moderate">- moderate</td>', html)  # Braat 2020, JBI moderate
     assert (out / "analyses" / "img" / "symptom-response-rob-1.png").is_file()
+    assert "Shares weighted by each study&#39;s pooling weight." in html or \
+        "Shares weighted by each study's pooling weight." in html
+
+
+def test_every_analysis_page_shows_risk_of_bias_plots_for_its_studies_even_when_none_is_pooled(built):
+    _, out, _, _ = built
+    for page in sorted((out / "analyses").glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        assert 'id="risk-of-bias"' in html, page.name
+        for png in re.findall(r'src="(img/[^"]+-rob-\d+(?:-summary)?\.png)"', html):
+            assert (page.parent / png).is_file(), png
+        assert re.search(r'src="img/[^"]+-rob-1\.png"', html) and re.search(r'src="img/[^"]+-rob-1-summary\.png"', html), \
+            page.name
+    for name in ("tace-vs-tae", "transarterial-survival", "netter-1-hazard-ratios"):  # nothing pooled on these
+        html = (out / "analyses" / f"{name}.html").read_text(encoding="utf-8")
+        assert "Risk of bias of the studies shown (none is pooled)" in html and "Each study counted once." in html
+        assert "Risk of bias of the pooled studies" not in html
 
 
 def test_index_has_a_summary_of_findings_table_linking_each_row_to_its_analysis(built):

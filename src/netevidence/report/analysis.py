@@ -253,19 +253,24 @@ def _certainty(c) -> dict[str, Any] | None:
                         for d in c.domains]}
 
 
-def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Path, img_rel: str) -> list[dict]:
-    """Traffic-light and weighted summary plots, per tool, of the studies the analysis pools (weights: each
-    study's mean pooling weight over the strata)."""
+def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Path, img_rel: str) -> dict[str, Any]:
+    """Traffic-light and summary plots, per tool, of the studies the analysis pools (summary shares weighted
+    by each study's mean pooling weight over the strata); when it pools none, of every study it shows
+    (each counted once). Returns ``{"scope": "pooled" | "shown" | None, "tools": [...]}``."""
     weights: dict[str, list[float]] = {}
+    shown: list[str] = []
     for st in result.strata:
-        pooled = st.rows[st.rows["role"] == "study"]
+        pooled = st.rows[st.rows["role"] == "study"] if st.fit is not None else st.rows.iloc[0:0]
         for sid, w in zip(pooled["study_id"], pooled["weight"]):
             weights.setdefault(sid, []).append(float(w) if pd.notna(w) else 1.0)
-    if not weights:
-        return []
+        shown += [sid for sid in st.rows["study_id"] if sid not in shown]
+    scope = "pooled" if weights else "shown" if shown else None
+    if scope is None:
+        return {"scope": None, "tools": []}
+    studies = list(weights) if weights else shown
+    mean_w = {sid: float(np.mean(ws)) for sid, ws in weights.items()} if weights else None
     table = evidence.risk_of_bias
-    table = table[table["study_id"].isin(list(weights))]
-    mean_w = {sid: float(np.mean(ws)) for sid, ws in weights.items()}
+    table = table[table["study_id"].isin(studies)]
     out = []
     for j, (tool, rows) in enumerate(table.groupby("tool", sort=True), start=1):
         tp, w, h, alt = traffic_light_plot(rows, title=spec.title)
@@ -273,13 +278,14 @@ def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Pa
         out.append({"tool": str(rows["tool_name"].iloc[0]),
                     "traffic": _figure(tp, img_dir / f"{spec.id}-rob-{j}", w, h, alt, img_rel),
                     "summary": _figure(sp, img_dir / f"{spec.id}-rob-{j}-summary", sw, sh, salt, img_rel),
-                    "missing": []})
-    missing = sorted(set(weights) - set(table["study_id"]))
+                    "weighted": mean_w is not None, "missing": []})
+    assessed = set(table["study_id"])
+    missing = [sid for sid in studies if sid not in assessed]
     if missing and out:
-        out[-1]["missing"] = missing
+        out[-1]["missing"] = sorted(missing)
     elif missing:
-        out.append({"tool": None, "traffic": None, "summary": None, "missing": missing})
-    return out
+        out.append({"tool": None, "traffic": None, "summary": None, "weighted": False, "missing": sorted(missing)})
+    return {"scope": scope, "tools": out}
 
 
 def _names(items: tuple[str, ...]) -> str:
