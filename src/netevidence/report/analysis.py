@@ -81,7 +81,9 @@ def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -
 
 VARIANCE_LABELS = {"ci": "variance: reported CI", "ci_loglog": "variance: reported CI",
                    "greenwood": "variance: Greenwood, reconstructed data", "n_at_risk": "variance: Peto, number at risk",
-                   "n_no_censoring": "variance: study size, no censoring assumed"}
+                   "n_no_censoring": "variance: study size, no censoring assumed",
+                   "n_effective": "variance: effective sample size n·G(t), G the share followed to t from the "
+                                  "reported follow-up (assumed piecewise uniform)"}
 
 
 def variance_label(row) -> str:
