@@ -126,6 +126,14 @@ RUNG_TEXT = {"ci": "(a) the reported confidence interval", "greenwood": "(b) Gre
              "number at risk", "n": "(d) the study's number of patients assuming no censoring before the landmark"}
 
 
+def _rung_text(rung: str, survival_n: str) -> str:
+    if rung == "n" and survival_n == "effective":
+        return ("(d) Peto's effective sample size n·G(t), G(t) the share of patients whose reported follow-up "
+                "reaches the landmark (piecewise uniform through the shortest, median and longest follow-up; the "
+                "study's n with no censoring assumed where no follow-up is reported)")
+    return RUNG_TEXT[rung]
+
+
 def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
     """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool;
     without a pool (``pooled=False``) no sentence about sensitivity analyses."""
@@ -134,7 +142,8 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]
     stats = set(spec.select.statistics or ["survival_at", "count", "proportion", "median_time"])
     if "survival_at" in stats:
         out.append("Landmark survival is analysed on the log(-log) scale; its variance comes from the first of "
-                   f"{_list(RUNG_TEXT[r] for r in m.survival_variance)} that a study gives, and each pooled row "
+                   f"{_list(_rung_text(r, m.survival_n) for r in m.survival_variance)} that a study gives, and each "
+                   "pooled row "
                    "records which."
                    + (" The sensitivity analyses repeat each pool with the stricter sources only." if pooled else ""))
     if m.proportion_model != "none" and stats & {"count", "proportion", "events"}:
@@ -145,7 +154,16 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]
         out.append(f"Single proportions are also pooled with {name[m.proportion_model]}, reported beside the "
                    "forest plot's pool; study intervals are "
                    + ("exact (Clopper-Pearson)." if m.study_ci == "exact" else "those of the analysis scale."))
-    if m.medians != "none" and "median_time" in stats:
+    if m.medians == "qe" and "median_time" in stats:
+        out.append("Study medians are pooled by quantile estimation (McGrath et al., Statistical Methods in Medical "
+                   "Research 2020): for each study that reports its range (or quartiles) and its number of "
+                   "patients, a normal, log-normal, gamma or Weibull distribution is fitted to the reported "
+                   "quantiles (the best least-squares fit is kept), the variance of the median is taken as "
+                   "1 / (4 n f(median)²) under that fit, and the medians are pooled by inverse variance. This "
+                   "assumes the range describes the times whose median is reported (no censoring) and one of the "
+                   "candidate distributions; medians not reached and medians without range or size are listed, "
+                   "not pooled.")
+    elif m.medians != "none" and "median_time" in stats:
         out.append("Study medians (with or without a confidence interval) are summarised by their median with a "
                    f"sign-test interval ({m.medians_ci}; McGrath et al., Statistics in Medicine 2019); medians not "
                    "reached are kept as censored values, and where they leave the summary undetermined only its "

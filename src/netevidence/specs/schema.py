@@ -112,7 +112,7 @@ class Model(_Model):
     method: Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB", "bayes"] = "REML"
     prior: BayesPrior = BayesPrior()
     bayes_below: int = Field(default=5, ge=0)
-    medians: Literal["median_of_medians", "none"] = "median_of_medians"
+    medians: Literal["median_of_medians", "qe", "none"] = "median_of_medians"
     proportion_model: Literal["glmm", "logit", "ft", "none"] = "glmm"
     study_ci: Literal["model", "exact"] = "model"
     medians_ci: Literal["exact", "normal"] = "exact"

@@ -155,7 +155,9 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
         effects = from_outcomes(sourced, measure, errors="refuse", survival_variance=rungs, effective_n=effective)
         for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
             base[col] = effects[col]
+        base["n_study"] = sourced["n_study"]
     else:
+        base["n_study"] = pd.Series(dtype=float)
         for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
             base[col] = pd.Series(dtype=object)
     base = base.reset_index(drop=True)
