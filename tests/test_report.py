@@ -369,3 +369,20 @@ def test_methods_text_matches_what_the_analysis_does():
     symptom = " ".join(spec_methods(load_spec(ROOT / "analyses" / "symptom-response.yaml"), pooled=True))
     assert "Sensitivity analyses: other τ² estimators (DL and PM), leave-one-out" in symptom
     assert "proportions on the logit scale, back-transformed with the inverse logit" in symptom
+
+
+def test_methods_page_compares_the_proportion_models_on_the_evidence(built):
+    import html as html_lib
+
+    from netevidence.report.methods import proportion_model_comparison
+    from netevidence.specs import load_spec, run_spec
+
+    ev, out, _, _ = built
+    page = html_lib.unescape((out / "methods.html").read_text(encoding="utf-8"))
+    assert "Proportion models on the shipped evidence" in page
+    rows = proportion_model_comparison(run_spec(ev, load_spec(ANALYSES / "symptom-response.yaml")))
+    assert rows
+    section = page[page.index('id="proportion-models"'):page.index("<h2>Analyses</h2>")]
+    for row in rows:
+        for m in row["models"]:
+            assert m["text"] in section

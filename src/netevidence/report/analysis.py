@@ -21,7 +21,7 @@ from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
                      summary_of_findings)
 from .exports import export_analysis
-from .methods import spec_methods
+from .methods import proportion_model_comparison, spec_methods
 
 ROLE_TEXT = {
     "study": "pooled",
@@ -222,6 +222,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
         "pooled_studies": sorted(pooled_studies), "downloads": downloads,
+        "proportion_models": proportion_model_comparison(result),
     }
 
 

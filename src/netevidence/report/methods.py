@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..labels import term_label
 from ..specs import AnalysisSpec
+from ..specs.proportions import compare_proportion_models
+from ..specs.run import AnalysisResult
 
 MEASURES = {
     "PLO": "proportions on the logit scale, back-transformed with the inverse logit",
@@ -178,3 +182,41 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]
                    f"integration, posterior median and shortest credible interval) {when}.")
     return out
 
+
+
+MODEL_NAMES = {"glmm": "GLMM", "logit": "logit", "ft": "Freeman-Tukey"}
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def proportion_model_comparison(result: AnalysisResult) -> list[dict]:
+    """For each stratum of single proportions, the GLMM, logit and Freeman-Tukey pools side by side.
+
+    One dict per stratum: ``stratum``, ``k``, ``chosen`` (the specification's model), ``used`` (the model
+    its result comes from), ``fallback`` (why the chosen model was replaced, or ""), and ``models``, one
+    entry per model with the pooled proportion, its CI and prediction interval (``None`` where a model
+    could not be fitted) and ``text`` as printed on the methods page.
+    """
+    out = []
+    for st in result.strata:
+        pr = st.proportions
+        if pr is None:
+            continue
+        models = []
+        for fit in compare_proportion_models(result.spec, pr):
+            fitted = fit.model == fit.model_requested
+            row = {"model": fit.model_requested, "name": MODEL_NAMES[fit.model_requested], "fitted": fitted,
+                   "estimate": _num(fit.estimate) if fitted else None,
+                   "ci_low": _num(fit.ci_low) if fitted else None, "ci_high": _num(fit.ci_high) if fitted else None,
+                   "pi_low": _num(fit.pi_low) if fitted else None, "pi_high": _num(fit.pi_high) if fitted else None}
+            row["text"] = (f"{100 * fit.estimate:.1f}% [{100 * fit.ci_low:.1f}%, {100 * fit.ci_high:.1f}%]"
+                           if fitted else f"not fitted: {fit.fallback}")
+            row["pi"] = (f"{100 * fit.pi_low:.1f}% to {100 * fit.pi_high:.1f}%"
+                         if fitted and np.isfinite(fit.pi_low) else "")
+            models.append(row)
+        out.append({"stratum": st.title, "k": pr.k, "chosen": MODEL_NAMES[pr.model_requested],
+                    "used": MODEL_NAMES[pr.model], "fallback": pr.fallback or "",
+                    "level": f"{100 * pr.level:g}%", "models": models})
+    return out
