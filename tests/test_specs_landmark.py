@@ -218,3 +218,33 @@ def test_survival_curves_end_on_their_reported_median_and_summaries_need_two_stu
     assert "somatostatin_analogue" not in c.summary_fits
     assert any(n.endswith("one study, so no summary curve (a summary curve needs k >= 2)") and
                n.lower().startswith("somatostatin") for n in c.notes)
+
+
+def test_shipped_landmark_analysis_without_rung_d_pools_only_rungs_a_to_c():
+    from netevidence.specs import load_spec
+
+    root = Path(__file__).resolve().parent.parent
+    evidence = load_evidence(root / "evidence")
+    spec = load_spec(root / "analyses" / "landmark-survival.yaml")
+    strict = spec.model_copy(update={"model": spec.model.model_copy(
+        update={"survival_variance": ["ci", "greenwood", "n_at_risk"]})})
+    sel = run_spec(evidence, strict).selection
+    landmark = sel[sel["statistic"] == "survival_at"]
+    pooled = landmark[landmark["role"] == "study"]
+    assert set(pooled["derivation"]) <= {"ci", "ci_loglog", "greenwood", "n_at_risk"}
+    # the rows that rung (d) would have pooled are shown, each with the reason
+    loose = run_spec(evidence, spec).selection
+    only_d = loose[(loose["statistic"] == "survival_at") & (loose["derivation"] == "n_no_censoring")
+                   & (loose["role"] == "study")]
+    assert len(only_d) > 0
+    again = landmark.set_index("row").loc[only_d["row"]]
+    assert (again["role"] != "study").all()
+    assert again["reason"].str.contains("allowed: ci, greenwood, n_at_risk").all()
+
+
+def test_effective_sample_size_rows_state_their_assumption_in_the_report():
+    from netevidence.report.analysis import variance_label
+
+    label = variance_label({"measure": "SURV", "derivation": "n_effective"})
+    assert "effective sample size" in label and "reported follow-up" in label
+    assert variance_label({"measure": "SURV", "derivation": "n_no_censoring"}).endswith("no censoring assumed")
