@@ -248,3 +248,13 @@ def test_effective_sample_size_rows_state_their_assumption_in_the_report():
     label = variance_label({"measure": "SURV", "derivation": "n_effective"})
     assert "effective sample size" in label and "reported follow-up" in label
     assert variance_label({"measure": "SURV", "derivation": "n_no_censoring"}).endswith("no censoring assumed")
+
+
+def test_methods_text_states_the_effective_sample_size_assumption():
+    from netevidence.report.methods import spec_methods
+
+    rungs = ["ci", "greenwood", "n_at_risk", "n"]
+    eff = " ".join(spec_methods(_spec(survival_variance=rungs, survival_n="effective")))
+    assert "(d) Peto's effective sample size n·G(t)" in eff and "piecewise uniform" in eff
+    plain = " ".join(spec_methods(_spec(survival_variance=rungs)))
+    assert "assuming no censoring before the landmark" in plain and "effective sample size" not in plain

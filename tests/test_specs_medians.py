@@ -103,3 +103,13 @@ def test_quantile_estimation_pools_medians_with_range_and_keeps_the_others(tmp_p
     # the default stays the median of medians
     (st,) = run_spec(ev, _spec()).strata
     assert st.summary()["median_method"] == "median_of_medians" and st.medians.k == 5
+
+
+def test_methods_text_names_the_chosen_summary_of_medians_and_its_assumptions():
+    from netevidence.report.methods import spec_methods
+
+    qe = " ".join(spec_methods(_spec(medians="qe")))
+    assert "quantile estimation (McGrath et al." in qe and "1 / (4 n f(median)²)" in qe
+    assert "no censoring" in qe and "medians not reached" in qe and "median of their medians" not in qe
+    mm = " ".join(spec_methods(_spec()))
+    assert "summarised by their median with a sign-test interval" in mm and "quantile estimation" not in mm
