@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..labels import term_label
-from ..specs import AnalysisSpec
+from ..specs import AnalysisResult, AnalysisSpec
 from ..specs.proportions import compare_proportion_models
-from ..specs.run import AnalysisResult
 
 MEASURES = {
     "PLO": "proportions on the logit scale, back-transformed with the inverse logit",

@@ -12,8 +12,8 @@
   when the row has no ``n`` of its own;
 * ``followed_share`` (only with ``follow_up=True``): ``G(t)``, the share of patients whose follow-up reaches
   the row's landmark (:func:`netevidence.effects.landmark.followed_share`), from the study's reported
-  follow-up (endpoint ``follow_up``, a median with or without its range, of the whole population); used by
-  rung (d) with the effective sample size; missing when the study reports no follow-up.
+  follow-up (endpoint ``follow_up``, a median with or without its range; the whole population's, else the
+  first arm's); used by rung (d) with the effective sample size; missing when the study reports none.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def _follow_up(outcomes: pd.DataFrame) -> dict[str, tuple[float, float | None, f
     """Each study's reported follow-up of its whole population in months: (median, shortest, longest)."""
     rows = outcomes[(outcomes["endpoint"] == "follow_up") & (outcomes["statistic"] == "median_time")]
     out: dict[str, tuple[float, float | None, float | None]] = {}
-    for r in rows.to_dict("records"):
+    # the whole study's follow-up first, then (when only per-arm figures exist) the first arm's
+    for r in sorted(rows.to_dict("records"), key=lambda r: _key(r.get("arm")) is not None):
         if r["study_id"] in out or _key(r.get("subgroup")) is not None or _key(r.get("estimate")) is None:
             continue
         f = MONTHS_PER_UNIT.get(r.get("unit"), np.nan)
