@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import norm
 
 from netevidence.effects.landmark import (
-    check_rungs, landmark_effect, survival_from_greenwood, survival_from_n,
+    check_rungs, followed_share, landmark_effect, survival_from_effective_n, survival_from_greenwood, survival_from_n,
 )
 from netevidence.survival import kaplan_meier
 
@@ -88,3 +88,35 @@ def test_rungs_are_validated_and_ordered():
         survival_from_n(np.array([0.5]), np.array([0.0]))
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         survival_from_n(np.array([1.0]), np.array([10.0]))
+
+
+def test_followed_share_is_piecewise_linear_through_the_reported_follow_up():
+    # median only: uniform follow-up on [0, 2F], G(t) = 1 - t / (2F)
+    assert followed_share(12.0, 24.0) == pytest.approx(1 - 12 / 48, rel=1e-15)
+    assert followed_share(60.0, 24.0) == 0.0
+    # shortest 6, median 24, longest 60: 1 -> 1/2 on [6, 24], 1/2 -> 0 on [24, 60]
+    assert followed_share(3.0, 24.0, 6.0, 60.0) == 1.0
+    assert followed_share(12.0, 24.0, 6.0, 60.0) == pytest.approx(1 - 0.5 * 6 / 18, rel=1e-15)
+    assert followed_share(36.0, 24.0, 6.0, 60.0) == pytest.approx(0.5 - 0.5 * 12 / 36, rel=1e-15)
+    assert followed_share(61.0, 24.0, 6.0, 60.0) == 0.0
+    with pytest.raises(ValueError, match="shortest <= median <= longest"):
+        followed_share(12.0, 24.0, 30.0, 60.0)
+
+
+def test_effective_sample_size_rung_is_petos_variance_with_n_times_g():
+    s, n, g = 0.7, 80.0, 0.6
+    eff = survival_from_effective_n(np.array([s]), np.array([n]), np.array([g]))
+    assert eff.derivation == ("n_effective",)
+    # closed form: var(S) = S (1 - S) / (n G), delta method to log(-log S)
+    assert eff.vi[0] == pytest.approx(s * (1 - s) / (n * g) / (s * np.log(s)) ** 2, rel=1e-13)
+    # the same as Peto's rung (c) with the expected number at risk n(t) = n S G
+    peto = landmark_effect(s, n_at_risk=n * s * g, rungs=["n_at_risk"])
+    assert eff.vi[0] == pytest.approx(peto.vi[0], rel=1e-13)
+    # G = 1 (nobody censored before t) is rung (d) without censoring
+    assert survival_from_effective_n(np.array([s]), np.array([n]), np.array([1.0])).vi[0] == pytest.approx(
+        survival_from_n(np.array([s]), np.array([n])).vi[0], rel=1e-14)
+    # the ladder uses it for rung (d) only when given a share
+    assert landmark_effect(s, n=n, share=g, rungs=["ci", "n"]).derivation == ("n_effective",)
+    assert landmark_effect(s, n=n, rungs=["ci", "n"]).derivation == ("n_no_censoring",)
+    with pytest.raises(ValueError, match="beyond the follow-up"):
+        survival_from_effective_n(np.array([s]), np.array([n]), np.array([0.0]))

@@ -408,3 +408,20 @@ def test_a_grade_override_appears_on_the_page_with_its_reason_and_the_proposal(t
     assert row and row.group(1) == "-1", page[page.find("Certainty"):][:1500]
     assert "Symptom scales differ &lt;i&gt;between&lt;/i&gt; series &amp; modalities. (proposed 0)" in row.group(0)
     assert "<i>between</i>" not in page
+
+
+def test_methods_page_compares_the_proportion_models_on_the_evidence(built):
+    import html as html_lib
+
+    from netevidence.report.methods import proportion_model_comparison
+    from netevidence.specs import load_spec, run_spec
+
+    ev, out, _, _ = built
+    page = html_lib.unescape((out / "methods.html").read_text(encoding="utf-8"))
+    assert "Proportion models on the shipped evidence" in page
+    rows = proportion_model_comparison(run_spec(ev, load_spec(ANALYSES / "symptom-response.yaml")))
+    assert rows
+    section = page[page.index('id="proportion-models"'):page.index("<h2>Analyses</h2>")]
+    for row in rows:
+        for m in row["models"]:
+            assert m["text"] in section

@@ -117,6 +117,41 @@ def test_greenwood_rung_uses_the_reconstructed_curve(landmark_evidence):
     assert row["vi"] == pytest.approx((km.std_err[j] / np.log(km.survival[j])) ** 2, rel=1e-12)
 
 
+FOLLOW_UP = """\
+  - endpoint: follow_up
+    statistic: {kind: median_time, estimate: 10, range_low: 4, range_high: 30, unit: months}
+    provenance: {source: s2, location: abstract, kind: primary, verified: true}
+"""
+
+
+def test_rung_d_with_the_effective_sample_size_from_the_reported_follow_up(tmp_path):
+    for sid, patients, stat in (
+        ("s1", 40, "{kind: survival_at, percent: 55, ci_low: 40, ci_high: 68}"),
+        ("s2", 25, "{kind: survival_at, percent: 62}"),
+        ("s3", 60, "{kind: survival_at, percent: 48}"),
+    ):
+        text = SERIES.format(id=sid, name=sid.upper(), patients=patients, statistic=stat)
+        (tmp_path / f"{sid}.yaml").write_text(text + (FOLLOW_UP if sid == "s2" else ""))
+    ev = load_evidence(tmp_path)
+    rungs = ["ci", "greenwood", "n_at_risk", "n"]
+    sel = run_spec(ev, _spec(survival_variance=rungs, survival_n="effective")).selection.set_index("study_id")
+    sel = sel[sel["statistic"] == "survival_at"]
+    assert sel.loc["s1", "derivation"] == "ci"
+    # s2: follow-up 4 to 30 months, median 10, so G(12) = 1/2 - (1/2)(12 - 10)/(30 - 10) = 0.45
+    assert sel.loc["s2", "derivation"] == "n_effective"
+    s, g = 0.62, 0.45
+    assert sel.loc["s2", "vi"] == pytest.approx((1 - s) / (25 * g * s * np.log(s) ** 2), rel=1e-12)
+    # s3 reports no follow-up: rung (d) without censoring, and labelled so
+    assert sel.loc["s3", "derivation"] == "n_no_censoring"
+    # the default (study) keeps rung (d) without censoring for every study
+    plain = run_spec(ev, _spec(survival_variance=rungs)).selection.set_index("study_id")
+    assert set(plain[plain["statistic"] == "survival_at"]["derivation"]) == {"ci", "n_no_censoring"}
+    # the effective sample size is still rung (d): the stricter sensitivity analyses leave it out
+    st = run_spec(ev, _spec(survival_variance=rungs, survival_n="effective")).strata[0]
+    assert st.fit.k == 3
+    assert "landmark variance from rung a only (reported CI)" in list(st.sensitivity["analysis"])
+
+
 def test_spec_refuses_unknown_variance_source():
     with pytest.raises(ValueError, match="survival_variance"):
         _spec(survival_variance=["guess"])
@@ -183,3 +218,43 @@ def test_survival_curves_end_on_their_reported_median_and_summaries_need_two_stu
     assert "somatostatin_analogue" not in c.summary_fits
     assert any(n.endswith("one study, so no summary curve (a summary curve needs k >= 2)") and
                n.lower().startswith("somatostatin") for n in c.notes)
+
+
+def test_shipped_landmark_analysis_without_rung_d_pools_only_rungs_a_to_c():
+    from netevidence.specs import load_spec
+
+    root = Path(__file__).resolve().parent.parent
+    evidence = load_evidence(root / "evidence")
+    spec = load_spec(root / "analyses" / "landmark-survival.yaml")
+    strict = spec.model_copy(update={"model": spec.model.model_copy(
+        update={"survival_variance": ["ci", "greenwood", "n_at_risk"]})})
+    sel = run_spec(evidence, strict).selection
+    landmark = sel[sel["statistic"] == "survival_at"]
+    pooled = landmark[landmark["role"] == "study"]
+    assert set(pooled["derivation"]) <= {"ci", "ci_loglog", "greenwood", "n_at_risk"}
+    # the rows that rung (d) would have pooled are shown, each with the reason
+    loose = run_spec(evidence, spec).selection
+    only_d = loose[(loose["statistic"] == "survival_at") & (loose["derivation"] == "n_no_censoring")
+                   & (loose["role"] == "study")]
+    assert len(only_d) > 0
+    again = landmark.set_index("row").loc[only_d["row"]]
+    assert (again["role"] != "study").all()
+    assert again["reason"].str.contains("allowed: ci, greenwood, n_at_risk").all()
+
+
+def test_effective_sample_size_rows_state_their_assumption_in_the_report():
+    from netevidence.report.analysis import variance_label
+
+    label = variance_label({"measure": "SURV", "derivation": "n_effective"})
+    assert "effective sample size" in label and "reported follow-up" in label
+    assert variance_label({"measure": "SURV", "derivation": "n_no_censoring"}).endswith("no censoring assumed")
+
+
+def test_methods_text_states_the_effective_sample_size_assumption():
+    from netevidence.report.methods import spec_methods
+
+    rungs = ["ci", "greenwood", "n_at_risk", "n"]
+    eff = " ".join(spec_methods(_spec(survival_variance=rungs, survival_n="effective")))
+    assert "(d) Peto's effective sample size n·G(t)" in eff and "piecewise uniform" in eff
+    plain = " ".join(spec_methods(_spec(survival_variance=rungs)))
+    assert "assuming no censoring before the landmark" in plain and "effective sample size" not in plain

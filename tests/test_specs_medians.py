@@ -67,3 +67,49 @@ def test_stratum_carries_the_median_of_medians_with_not_reached_kept(medians_evi
 def test_medians_can_be_switched_off(medians_evidence):
     (st,) = run_spec(medians_evidence, _spec(medians="none")).strata
     assert st.medians is None and "median_of_medians" not in st.summary()
+
+
+WITH_PATIENTS = SERIES.replace("outcomes:\n", "population:\n  patients: {patients}\n"
+                               "  provenance: {{source: {id}, location: abstract, kind: primary, verified: true}}\n"
+                               "outcomes:\n")
+RANGED = {  # (patients, statistic)
+    "q1": (40, "{kind: median_time, estimate: 22, range_low: 3, range_high: 80, unit: months}"),
+    "q2": (55, "{kind: median_time, estimate: 2.5, range_low: 0.25, range_high: 8, unit: years}"),
+    "q3": (28, "{kind: median_time, estimate: 18, range_low: 1.5, range_high: 70, unit: months}"),
+    "q4": (30, "{kind: median_time, not_reached: true, unit: months}"),
+    "q5": (35, "{kind: median_time, estimate: 40, unit: months}"),
+}
+
+
+def test_quantile_estimation_pools_medians_with_range_and_keeps_the_others(tmp_path):
+    from netevidence.pooling import qe_pool
+
+    for sid, (patients, stat) in RANGED.items():
+        (tmp_path / f"{sid}.yaml").write_text(WITH_PATIENTS.format(id=sid, name=sid.upper(), statistic=stat,
+                                                                   patients=patients))
+    ev = load_evidence(tmp_path)
+    (st,) = run_spec(ev, _spec(medians="qe")).strata
+    qe = st.medians
+    assert qe.status == "pooled" and qe.k == 3 and qe.k_total == 5 and qe.k_not_reached == 1
+    # in months, with each study's number of patients
+    ref = qe_pool([22, 30, 18, np.nan, 40], [40, 55, 28, 30, 35], minimum=[3, 3, 1.5, np.nan, np.nan],
+                  maximum=[80, 96, 70, np.nan, np.nan], not_reached=[0, 0, 0, 1, 0])
+    assert (qe.estimate, qe.ci_low, qe.ci_high) == pytest.approx((ref.estimate, ref.ci_low, ref.ci_high), rel=1e-12)
+    note = next(n for n in st.notes if n.startswith("quantile estimation on the 5 study medians"))
+    assert "McGrath et al. 2020" in note and "for survival times: no censoring" in note
+    assert "not pooled (median not reached" in note and "Q4" in note
+    assert "not pooled (neither quartiles nor range reported): Q5" in note
+    assert st.summary()["median_method"] == "qe"
+    # the default stays the median of medians
+    (st,) = run_spec(ev, _spec()).strata
+    assert st.summary()["median_method"] == "median_of_medians" and st.medians.k == 5
+
+
+def test_methods_text_names_the_chosen_summary_of_medians_and_its_assumptions():
+    from netevidence.report.methods import spec_methods
+
+    qe = " ".join(spec_methods(_spec(medians="qe")))
+    assert "quantile estimation (McGrath et al." in qe and "1 / (4 n f(median)²)" in qe
+    assert "no censoring" in qe and "medians not reached" in qe and "median of their medians" not in qe
+    mm = " ".join(spec_methods(_spec()))
+    assert "summarised by their median with a sign-test interval" in mm and "quantile estimation" not in mm

@@ -66,3 +66,38 @@ def test_freeman_tukey_carries_its_caveat_and_exact_study_intervals(counts_evide
     np.testing.assert_allclose(rows["high"], hi, rtol=1e-12)
     (none,) = run_spec(counts_evidence, _spec("orr", proportion_model="none")).strata
     assert none.proportions is None
+
+
+def test_methods_page_comparison_equals_each_models_pool_on_the_shipped_evidence():
+    from pathlib import Path
+
+    from netevidence.report.methods import proportion_model_comparison
+    from netevidence.specs import load_spec
+
+    root = Path(__file__).resolve().parent.parent
+    ev = load_evidence(root / "evidence")
+    checked = 0
+    for name in ("symptom-response", "transarterial-complications"):
+        spec = load_spec(root / "analyses" / f"{name}.yaml")
+        result = run_spec(ev, spec)
+        rows = proportion_model_comparison(result)
+        strata = [st for st in result.strata if st.proportions is not None]
+        assert [r["stratum"] for r in rows] == [st.title for st in strata] and rows
+        for row, st in zip(rows, strata):
+            pr = st.proportions
+            assert row["k"] == pr.k and row["chosen"] == {"glmm": "GLMM", "logit": "logit", "ft": "Freeman-Tukey"}[
+                spec.model.proportion_model]
+            assert [m["model"] for m in row["models"]] == ["glmm", "logit", "ft"]
+            for m in row["models"]:
+                ref = pool_proportions(pr.events, pr.n, model=m["model"], level=spec.model.level,
+                                       method=spec.model.method, ci=spec.model.ci)
+                if ref.model != m["model"]:  # the GLMM could not be fitted: shown so, with the reason
+                    assert not m["fitted"] and m["estimate"] is None and ref.fallback in m["text"]
+                    assert row["fallback"] == ref.fallback and row["used"] == "logit"
+                    continue
+                got = [m[c] for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")]
+                assert got == pytest.approx([ref.estimate, ref.ci_low, ref.ci_high, ref.pi_low, ref.pi_high],
+                                            rel=1e-12)
+                assert m["text"].startswith(f"{100 * ref.estimate:.1f}% [")
+                checked += 1
+    assert checked >= 4

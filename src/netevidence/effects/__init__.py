@@ -3,7 +3,7 @@
 from .bridge import from_outcomes
 from .compute import MEASURES, compute, effect_size
 from .measures import MEASURE_FACTS, NULL_VALUES, MeasureFacts, measure_facts
-from .landmark import landmark_effect, survival_from_greenwood, survival_from_n
+from .landmark import followed_share, landmark_effect, survival_from_effective_n, survival_from_greenwood, survival_from_n
 from .result import EffectSizes
 from .transforms import back_transform
 

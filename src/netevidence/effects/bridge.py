@@ -179,7 +179,8 @@ def _median(row: Mapping[str, Any], ids: list[str], flags: list[str]) -> EffectS
     return result
 
 
-def _survival(row: Mapping[str, Any], ids: list[str], flags: list[str], rungs: tuple[str, ...]) -> EffectSizes:
+def _survival(row: Mapping[str, Any], ids: list[str], flags: list[str], rungs: tuple[str, ...],
+              effective_n: bool = False) -> EffectSizes:
     percent = _value(row, "percent")
     if percent is None:
         raise _Refusal("survival_at without a percent")
@@ -193,7 +194,8 @@ def _survival(row: Mapping[str, Any], ids: list[str], flags: list[str], rungs: t
         n = _value(row, "n_study")
     result = landmark_effect(float(percent) / 100.0, ci_low=pct("ci_low"), ci_high=pct("ci_high"), level=level,
                              surv_km=_value(row, "km_survival"), se_log_km=_value(row, "km_se_log"),
-                             n_at_risk=_value(row, "n_at_risk"), n=n, rungs=rungs, ids=ids)
+                             n_at_risk=_value(row, "n_at_risk"), n=n,
+                             share=_value(row, "followed_share") if effective_n else None, rungs=rungs, ids=ids)
     if result is None:
         allowed = ", ".join(rungs)
         raise _Refusal(f"survival without a CI and without another variance source the analysis allows "
@@ -202,7 +204,7 @@ def _survival(row: Mapping[str, Any], ids: list[str], flags: list[str], rungs: t
 
 
 def _map_row(row: Mapping[str, Any], ids: list[str], measure: str | Mapping[str, str] | None,
-             flags: list[str], rungs: tuple[str, ...] = ("ci",)) -> EffectSizes:
+             flags: list[str], rungs: tuple[str, ...] = ("ci",), effective_n: bool = False) -> EffectSizes:
     aggregation = _value(row, "aggregation")
     if aggregation in _ACROSS_STUDIES:
         raise _Refusal(f"aggregation {aggregation}: a summary across studies has no within-study variance")
@@ -220,11 +222,12 @@ def _map_row(row: Mapping[str, Any], ids: list[str], measure: str | Mapping[str,
         return _ratio(row, statistic, chosen, ids, flags)
     if statistic == "median_time":
         return _median(row, ids, flags)
-    return _survival(row, ids, flags, rungs)
+    return _survival(row, ids, flags, rungs, effective_n)
 
 
 def from_outcomes(outcomes: pd.DataFrame, measure: str | Mapping[str, str] | None = None, *,
-                  errors: str = "raise", survival_variance: tuple[str, ...] | list[str] = ("ci",)) -> pd.DataFrame:
+                  errors: str = "raise", survival_variance: tuple[str, ...] | list[str] = ("ci",),
+                  effective_n: bool = False) -> pd.DataFrame:
     """Map each tidy outcome row to ``(yi, vi)`` and its measure, or refuse it with the reason.
 
     ``measure`` chooses the proportion measure for ``count``/``proportion`` rows (default ``PLO``); a
@@ -232,7 +235,9 @@ def from_outcomes(outcomes: pd.DataFrame, measure: str | Mapping[str, str] | Non
     ``{statistic: measure}`` sets it per statistic. ``errors="raise"`` (default) raises on invalid
     numbers; ``errors="refuse"`` refuses those rows with the message instead. ``survival_variance``
     lists the variance sources allowed for landmark survival rows (default: the reported CI only; see
-    :data:`netevidence.effects.landmark.RUNGS`).
+    :data:`netevidence.effects.landmark.RUNGS`); ``effective_n`` makes rung (d) use Peto's effective
+    sample size ``n G(t)`` where the row gives ``followed_share`` (``G(t)``), and assume no censoring where it
+    does not.
     """
     rungs = check_rungs(survival_variance)
     if errors not in ("raise", "refuse"):
@@ -245,7 +250,7 @@ def from_outcomes(outcomes: pd.DataFrame, measure: str | Mapping[str, str] | Non
         out: dict[str, Any] = {"yi": np.nan, "vi": np.nan, "measure": None, "correction": np.nan,
                                "derivation": None, "flags": None, "refused": None}
         try:
-            res = _map_row(row, [_row_label(row, index)], measure, flags, rungs)
+            res = _map_row(row, [_row_label(row, index)], measure, flags, rungs, effective_n)
         except _Refusal as why:
             out["refused"] = str(why)
         except ValueError as exc:

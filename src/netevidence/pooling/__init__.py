@@ -7,6 +7,7 @@ from .heterogeneity import HeterogeneityCI, tau2_confint
 from .glmm import GlmmResult, glmm_proportion
 from .bayes import BayesPoolResult, TauPrior, bayes_pool, turner_prior
 from .medians import MedianOfMediansResult, median_of_medians
+from .quantiles import QuantileEstimationResult, QuantileFit, qe_fit, qe_pool
 from .proportions import ProportionPoolResult, clopper_pearson, pool_proportions
 from .regression import MetaRegressionResult, meta_regression
 from .subgroups import SubgroupResult, subgroup_analysis
@@ -35,6 +36,7 @@ from .bias import (
 
 __all__ = [
     "BayesPoolResult", "TauPrior", "bayes_pool", "turner_prior", "MedianOfMediansResult", "median_of_medians",
+    "QuantileEstimationResult", "QuantileFit", "qe_fit", "qe_pool",
     "ProportionPoolResult", "clopper_pearson", "pool_proportions",
     "BeggTestResult", "CumulativeResult", "EggerTestResult", "FunnelData", "GlmmResult", "GoshResult",
     "HeterogeneityCI", "InfluenceResult", "LeaveOneOutResult", "MetaRegressionResult", "PermutationTestResult",

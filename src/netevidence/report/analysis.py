@@ -21,7 +21,7 @@ from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
                      summary_of_findings)
 from .exports import export_analysis
-from .methods import spec_methods
+from .methods import proportion_model_comparison, spec_methods
 
 ROLE_TEXT = {
     "study": "pooled",
@@ -81,7 +81,9 @@ def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -
 
 VARIANCE_LABELS = {"ci": "variance: reported CI", "ci_loglog": "variance: reported CI",
                    "greenwood": "variance: Greenwood, reconstructed data", "n_at_risk": "variance: Peto, number at risk",
-                   "n_no_censoring": "variance: study size, no censoring assumed"}
+                   "n_no_censoring": "variance: study size, no censoring assumed",
+                   "n_effective": "variance: effective sample size n·G(t), G the share followed to t from the "
+                                  "reported follow-up (assumed piecewise uniform)"}
 
 
 def variance_label(row) -> str:
@@ -223,6 +225,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
         "pooled_studies": sorted(pooled_studies), "downloads": downloads,
+        "proportion_models": proportion_model_comparison(result),
     }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..labels import term_label
-from ..specs import AnalysisSpec
+from ..specs import AnalysisResult, AnalysisSpec
+from ..specs.proportions import compare_proportion_models
 
 MEASURES = {
     "PLO": "proportions on the logit scale, back-transformed with the inverse logit",
@@ -126,6 +129,14 @@ RUNG_TEXT = {"ci": "(a) the reported confidence interval", "greenwood": "(b) Gre
              "number at risk", "n": "(d) the study's number of patients assuming no censoring before the landmark"}
 
 
+def _rung_text(rung: str, survival_n: str) -> str:
+    if rung == "n" and survival_n == "effective":
+        return ("(d) Peto's effective sample size n·G(t), G(t) the share of patients whose reported follow-up "
+                "reaches the landmark (piecewise uniform through the shortest, median and longest follow-up; the "
+                "study's n with no censoring assumed where no follow-up is reported)")
+    return RUNG_TEXT[rung]
+
+
 def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
     """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool;
     without a pool (``pooled=False``) no sentence about sensitivity analyses."""
@@ -134,7 +145,8 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]
     stats = set(spec.select.statistics or ["survival_at", "count", "proportion", "median_time"])
     if "survival_at" in stats:
         out.append("Landmark survival is analysed on the log(-log) scale; its variance comes from the first of "
-                   f"{_list(RUNG_TEXT[r] for r in m.survival_variance)} that a study gives, and each pooled row "
+                   f"{_list(_rung_text(r, m.survival_n) for r in m.survival_variance)} that a study gives, and each "
+                   "pooled row "
                    "records which."
                    + (" The sensitivity analyses repeat each pool with the stricter sources only." if pooled else ""))
     if m.proportion_model != "none" and stats & {"count", "proportion", "events"}:
@@ -145,7 +157,16 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]
         out.append(f"Single proportions are also pooled with {name[m.proportion_model]}, reported beside the "
                    "forest plot's pool; study intervals are "
                    + ("exact (Clopper-Pearson)." if m.study_ci == "exact" else "those of the analysis scale."))
-    if m.medians != "none" and "median_time" in stats:
+    if m.medians == "qe" and "median_time" in stats:
+        out.append("Study medians are pooled by quantile estimation (McGrath et al., Statistical Methods in Medical "
+                   "Research 2020): for each study that reports its range (or quartiles) and its number of "
+                   "patients, a normal, log-normal, gamma or Weibull distribution is fitted to the reported "
+                   "quantiles (the best least-squares fit is kept), the variance of the median is taken as "
+                   "1 / (4 n f(median)²) under that fit, and the medians are pooled by inverse variance. This "
+                   "assumes the range describes the times whose median is reported (no censoring) and one of the "
+                   "candidate distributions; medians not reached and medians without range or size are listed, "
+                   "not pooled.")
+    elif m.medians != "none" and "median_time" in stats:
         out.append("Study medians (with or without a confidence interval) are summarised by their median with a "
                    f"sign-test interval ({m.medians_ci}; McGrath et al., Statistics in Medicine 2019); medians not "
                    "reached are kept as censored values, and where they leave the summary undetermined only its "
@@ -160,3 +181,41 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]
                    f"integration, posterior median and shortest credible interval) {when}.")
     return out
 
+
+
+MODEL_NAMES = {"glmm": "GLMM", "logit": "logit", "ft": "Freeman-Tukey"}
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def proportion_model_comparison(result: AnalysisResult) -> list[dict]:
+    """For each stratum of single proportions, the GLMM, logit and Freeman-Tukey pools side by side.
+
+    One dict per stratum: ``stratum``, ``k``, ``chosen`` (the specification's model), ``used`` (the model
+    its result comes from), ``fallback`` (why the chosen model was replaced, or ""), and ``models``, one
+    entry per model with the pooled proportion, its CI and prediction interval (``None`` where a model
+    could not be fitted) and ``text`` as printed on the methods page.
+    """
+    out = []
+    for st in result.strata:
+        pr = st.proportions
+        if pr is None:
+            continue
+        models = []
+        for fit in compare_proportion_models(result.spec, pr):
+            fitted = fit.model == fit.model_requested
+            row = {"model": fit.model_requested, "name": MODEL_NAMES[fit.model_requested], "fitted": fitted,
+                   "estimate": _num(fit.estimate) if fitted else None,
+                   "ci_low": _num(fit.ci_low) if fitted else None, "ci_high": _num(fit.ci_high) if fitted else None,
+                   "pi_low": _num(fit.pi_low) if fitted else None, "pi_high": _num(fit.pi_high) if fitted else None}
+            row["text"] = (f"{100 * fit.estimate:.1f}% [{100 * fit.ci_low:.1f}%, {100 * fit.ci_high:.1f}%]"
+                           if fitted else f"not fitted: {fit.fallback}")
+            row["pi"] = (f"{100 * fit.pi_low:.1f}% to {100 * fit.pi_high:.1f}%"
+                         if fitted and np.isfinite(fit.pi_low) else "")
+            models.append(row)
+        out.append({"stratum": st.title, "k": pr.k, "chosen": MODEL_NAMES[pr.model_requested],
+                    "used": MODEL_NAMES[pr.model], "fallback": pr.fallback or "",
+                    "level": f"{100 * pr.level:g}%", "models": models})
+    return out

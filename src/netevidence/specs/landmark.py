@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..effects.landmark import DERIVATIONS, RUNG_LABELS, RUNG_LETTERS, RUNGS
+from ..effects.landmark import DERIVATIONS, EFFECTIVE_N, RUNG_LABELS, RUNG_LETTERS, RUNGS
 
 _RANK = {DERIVATIONS[r]: i for i, r in enumerate(RUNGS)}
 _RANK["ci_loglog"] = _RANK["ci"]
+_RANK[EFFECTIVE_N] = _RANK[DERIVATIONS["n"]]
 
 
 def landmark_rung_subsets(pooled: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

@@ -5,6 +5,7 @@ with ``model.proportion_model`` (``glmm`` by default, falling back to ``logit`` 
 GLMM cannot be fitted; ``ft`` with its back-transform caveat). Its result is reported beside the
 inverse-variance pool of ``model.measure`` that the forest plot draws. ``model.study_ci: exact`` shows each
 study's Clopper-Pearson interval instead of the interval of the measure's scale.
+:func:`compare_proportion_models` pools the same rows with every model, for the comparison on the methods page.
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ def stratum_proportions(spec: AnalysisSpec, measure: str | None, pooled: pd.Data
     return pool_proportions(*counts, model=m.proportion_model, study_ci="exact", level=m.level,
                             method="REML" if m.method == "bayes" else m.method, ci=m.ci,
                             labels=list(pooled["label"]))
+
+
+COMPARED_MODELS = ("glmm", "logit", "ft")
+
+
+def compare_proportion_models(spec: AnalysisSpec, chosen: ProportionPoolResult) -> tuple[ProportionPoolResult, ...]:
+    """The stratum's single proportions (those of ``chosen``, the specification's model) pooled with each of
+    :data:`COMPARED_MODELS`, with the specification's level, τ² estimator and CI; a GLMM that cannot be fitted
+    comes back as the logit model with its ``fallback`` reason."""
+    m = spec.model
+    labels = list(chosen.labels) if chosen.labels else None
+    return tuple(pool_proportions(chosen.events, chosen.n, model=model, study_ci="exact", level=m.level,
+                                  method="REML" if m.method == "bayes" else m.method, ci=m.ci, labels=labels)
+                 for model in COMPARED_MODELS)
 
 
 def exact_study_intervals(shown: pd.DataFrame, mask: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

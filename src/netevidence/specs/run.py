@@ -22,6 +22,7 @@ from ..evidence import EvidenceBase
 from ..pooling import PoolResult, Prediction, pool
 from ..pooling.bias import FunnelData, egger_test, funnel_data
 from ..pooling.medians import MedianOfMediansResult
+from ..pooling.quantiles import QuantileEstimationResult
 from ..pooling.proportions import ProportionPoolResult
 from ..pooling.sensitivity import leave_one_out
 from ..pooling.subgroups import SubgroupResult, subgroup_analysis
@@ -29,7 +30,7 @@ from ..records import vocabulary
 from .bayes import BayesFit, bayes_fit, wants_bayes
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
 from .landmark import landmark_rung_subsets
-from .medians import stratum_medians
+from .medians import medians_note, stratum_medians
 from .proportions import exact_study_intervals, stratum_proportions
 from .schema import PROPORTION_MEASURES, AnalysisSpec
 from .selection import _none, same_patients, select_rows
@@ -78,7 +79,7 @@ class Stratum:
     notes: tuple[str, ...]
     transf: Callable | None = field(default=None, repr=False, compare=False)
     bayes: BayesFit | None = None
-    medians: MedianOfMediansResult | None = None
+    medians: MedianOfMediansResult | QuantileEstimationResult | None = None
     proportions: ProportionPoolResult | None = None
     certainty: Certainty | None = None
     subgroup_test: bool = True   # False: the test for subgroup differences is not shown (see ``notes``)
@@ -105,7 +106,8 @@ class Stratum:
                        proportion_pi_low=pr.pi_low, proportion_pi_high=pr.pi_high)
         if self.medians is not None:
             m = self.medians
-            out.update(median_of_medians=m.estimate, median_of_medians_status=m.status,
+            out.update(median_method="qe" if isinstance(m, QuantileEstimationResult) else "median_of_medians",
+                       median_of_medians=m.estimate, median_of_medians_status=m.status,
                        median_of_medians_ci_low=m.ci_low, median_of_medians_ci_high=m.ci_high,
                        median_of_medians_coverage=m.coverage, median_of_medians_k=m.k,
                        median_of_medians_not_reached=m.k_not_reached)
@@ -359,9 +361,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
 
     medians = stratum_medians(spec, frame)
     if medians is not None:
-        notes.append(f"median of the {medians.k} study medians in months (McGrath et al. 2019; "
-                     f"{medians.k_not_reached} not reached, kept as censored): {medians.describe()}; it assumes the "
-                     "study medians are independent draws from one distribution and does not weight by size")
+        notes.append(medians_note(medians))
 
     sub = None
     show_test = False

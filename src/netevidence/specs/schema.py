@@ -112,7 +112,7 @@ class Model(_Model):
     method: Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB", "bayes"] = "REML"
     prior: BayesPrior = BayesPrior()
     bayes_below: int = Field(default=5, ge=0)
-    medians: Literal["median_of_medians", "none"] = "median_of_medians"
+    medians: Literal["median_of_medians", "qe", "none"] = "median_of_medians"
     proportion_model: Literal["glmm", "logit", "ft", "none"] = "glmm"
     study_ci: Literal["model", "exact"] = "model"
     medians_ci: Literal["exact", "normal"] = "exact"
@@ -125,6 +125,10 @@ class Model(_Model):
         default=["ci", "greenwood", "n_at_risk"], min_length=1)
     """Variance sources allowed for landmark survival (netevidence.effects.landmark); ``n`` (the study size,
     no censoring assumed) only when listed."""
+    survival_n: Literal["study", "effective"] = "study"
+    """Rung (d): the study's ``n`` assuming no censoring before the landmark (``study``), or Peto's effective
+    sample size ``n G(t)`` where the study reports its follow-up (``effective``; G from
+    netevidence.effects.landmark.followed_share)."""
 
 
 class Published(_Model):

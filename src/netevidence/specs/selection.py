@@ -150,11 +150,14 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     measure = {"count": spec.model.measure, "proportion": spec.model.measure}
     if len(base):
         rungs = spec.model.survival_variance
-        sourced = landmark_sources(evidence, base, greenwood="greenwood" in rungs)
-        effects = from_outcomes(sourced, measure, errors="refuse", survival_variance=rungs)
+        effective = spec.model.survival_n == "effective" and "n" in rungs
+        sourced = landmark_sources(evidence, base, greenwood="greenwood" in rungs, follow_up=effective)
+        effects = from_outcomes(sourced, measure, errors="refuse", survival_variance=rungs, effective_n=effective)
         for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
             base[col] = effects[col]
+        base["n_study"] = sourced["n_study"]
     else:
+        base["n_study"] = pd.Series(dtype=float)
         for col in ("yi", "vi", "measure", "flags", "refused", "derivation"):
             base[col] = pd.Series(dtype=object)
     base = base.reset_index(drop=True)

@@ -9,7 +9,11 @@
   Methodology, 2012) from the record's digitised curve of the same study, endpoint, arm, data cut and
   subgroup; missing when there is no such curve, the landmark lies beyond it or no event precedes it;
 * ``n_study``: the study's number of patients (the record's ``population.patients``), used by rung (d)
-  when the row has no ``n`` of its own.
+  when the row has no ``n`` of its own;
+* ``followed_share`` (only with ``follow_up=True``): ``G(t)``, the share of patients whose follow-up reaches
+  the row's landmark (:func:`netevidence.effects.landmark.followed_share`), from the study's reported
+  follow-up (endpoint ``follow_up``, a median with or without its range; the whole population's, else the
+  first arm's); used by rung (d) with the effective sample size; missing when the study reports none.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..effects.landmark import followed_share
 from ..evidence import EvidenceBase
 from ..records.vocabulary import MONTHS_PER_UNIT
 from .analysis import kaplan_meier
@@ -27,12 +32,46 @@ def _key(value):
     return None if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else value
 
 
-def landmark_sources(evidence: EvidenceBase, rows: pd.DataFrame, *, greenwood: bool = True) -> pd.DataFrame:
-    """``rows`` with ``km_survival``, ``km_se_log`` and ``n_study`` added (see the module docstring)."""
+def _follow_up(outcomes: pd.DataFrame) -> dict[str, tuple[float, float | None, float | None]]:
+    """Each study's reported follow-up of its whole population in months: (median, shortest, longest)."""
+    rows = outcomes[(outcomes["endpoint"] == "follow_up") & (outcomes["statistic"] == "median_time")]
+    out: dict[str, tuple[float, float | None, float | None]] = {}
+    # the whole study's follow-up first, then (when only per-arm figures exist) the first arm's
+    for r in sorted(rows.to_dict("records"), key=lambda r: _key(r.get("arm")) is not None):
+        if r["study_id"] in out or _key(r.get("subgroup")) is not None or _key(r.get("estimate")) is None:
+            continue
+        f = MONTHS_PER_UNIT.get(r.get("unit"), np.nan)
+        lo, hi = _key(r.get("range_low")), _key(r.get("range_high"))
+        out[r["study_id"]] = (float(r["estimate"]) * f, None if lo is None else float(lo) * f,
+                              None if hi is None else float(hi) * f)
+    return out
+
+
+def _shares(out: pd.DataFrame, follow: dict[str, tuple[float, float | None, float | None]]) -> list[float]:
+    shares = []
+    for r in out.to_dict("records"):
+        fu = follow.get(r["study_id"])
+        if (r["statistic"] != "survival_at" or fu is None or _key(r.get("time")) is None
+                or _key(r.get("time_unit")) is None):
+            shares.append(np.nan)
+            continue
+        try:
+            shares.append(followed_share(float(r["time"]) * MONTHS_PER_UNIT[r["time_unit"]], *fu))
+        except ValueError:
+            shares.append(np.nan)
+    return shares
+
+
+def landmark_sources(evidence: EvidenceBase, rows: pd.DataFrame, *, greenwood: bool = True,
+                     follow_up: bool = False) -> pd.DataFrame:
+    """``rows`` with ``km_survival``, ``km_se_log``, ``n_study`` and, with ``follow_up``, ``followed_share``
+    added (see the module docstring)."""
     out = rows.copy()
     patients = evidence.studies.set_index("study_id")["patients"]
     out["n_study"] = [float(patients.get(s)) if _key(patients.get(s)) is not None else np.nan
                       for s in out["study_id"]]
+    if follow_up:
+        out["followed_share"] = _shares(out, _follow_up(evidence.outcomes))
     out["km_survival"] = np.nan
     out["km_se_log"] = np.nan
     landmark = out["statistic"] == "survival_at"
