@@ -365,3 +365,21 @@ def sj_rows(Y, V, tau2, se):
         cc = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
         tau2[r] = t
         se[r] = t0 / (k - 1) * math.sqrt(2.0 * a + 4.0 * t * b + 2.0 * t * t * cc)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def copy_checked(Y, V, Yout, Vout, max_abs_y, v_low, v_high):
+    """Copy ``Y`` and ``V`` into ``Yout`` and ``Vout`` in one pass, checking that every y is finite with
+    |y| <= max_abs_y and every v lies in [v_low, v_high] (NaN and infinities fail both tests). Returns
+    whether every value passed; the caller then names an offending value (or reads NaN as padding)."""
+    n, k = Y.shape
+    ok = True
+    for r in range(n):
+        for i in range(k):
+            y = Y[r, i]
+            v = V[r, i]
+            Yout[r, i] = y
+            Vout[r, i] = v
+            if not (abs(y) <= max_abs_y and v >= v_low and v <= v_high):
+                ok = False
+    return ok
