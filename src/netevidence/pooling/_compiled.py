@@ -383,3 +383,36 @@ def copy_checked(Y, V, Yout, Vout, max_abs_y, v_low, v_high):
             if not (abs(y) <= max_abs_y and v >= v_low and v <= v_high):
                 ok = False
     return ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def chi2_sf_rows(df, x, out):
+    """Upper tail P(X > x[r]) of the chi-square distribution with whole ``df`` degrees of freedom, from
+    the finite sums of the incomplete gamma function at integer and half-integer shape (Abramowitz and
+    Stegun, Handbook of Mathematical Functions, 1964, 26.4.4 and 26.4.5): for df = 2m,
+    exp(-x/2) sum_{j<m} (x/2)^j / j!; for df = 2m + 1, erfc(sqrt(x/2)) + sqrt(2x/pi) exp(-x/2)
+    sum_{j=1..m} x^(j-1) / (1 3 ... (2j-1)). Every term is positive, so nothing cancels."""
+    half = 0.5 * df
+    for r in range(x.shape[0]):
+        xr = x[r]
+        if xr != xr:  # NaN
+            out[r] = xr
+            continue
+        if xr <= 0.0:
+            out[r] = 1.0
+            continue
+        e = math.exp(-0.5 * xr)
+        if df % 2 == 0:
+            term = 1.0
+            s = 1.0
+            for j in range(1, int(half)):
+                term *= 0.5 * xr / j
+                s += term
+            out[r] = e * s
+        else:
+            term = 1.0
+            s = 0.0
+            for j in range(1, int(half) + 1):
+                s += term
+                term *= xr / (2 * j + 1)
+            out[r] = math.erfc(math.sqrt(0.5 * xr)) + math.sqrt(2.0 * xr / math.pi) * e * s
