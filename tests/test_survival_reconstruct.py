@@ -378,12 +378,20 @@ def test_radiant4_round_trips_every_arm_eight_ticks():
     """RADIANT-4 (figures 2A and 2C), ten digitisations each as a person would make them (points dropped,
     jitter on both axes, clicks out of order, survival in percent) with numbers at risk at 8 ticks. Every
     arm of every digitisation: KM distance <= 0.02 + 2/n (horizontal tolerance of 3 SDs of the time
-    jitter) and Cox log HR within 0.07; the median within 7% wherever the true curve crosses 0.5 by more
-    than 3 SDs of the survival jitter (2A placebo crosses at 0.4970, 0.0030 below: jitter alone then
-    decides on which step the median falls)."""
+    jitter) and Cox log HR within 0.07; the median within 7% for every arm whose true curve crosses 0.5 by
+    more than 3 SDs of the survival jitter.
+
+    Figure 2A placebo crosses 0.5 by 0.0030 (0.5101 at 3.83 months, 0.4970 at 4.01, next step 4.58, 14%
+    later): the reconstructed level just before 4 months varies with the digitiser's survival jitter
+    (SD 0.0045 over 40 digitisations; 0 when the corners are read exactly, which reproduces the median
+    every time), so the median lands on the next step whenever that level, or the digitised level after
+    the drop, sits 0.003 high. Over 40 digitisations it misses in 7 (11 before the interval anchoring of
+    the reconstruction), in 2 of them because the cleaned digitised curve itself stays above 0.5 until
+    the next step. For that arm the median must be right in at least 8 of the 10 (6 before the anchoring)."""
     digitiser = dict(sd_time=0.03, sd_survival=0.002, drop_fraction=0.05, n_swaps=3, percent=True)
     h = 3 * digitiser["sd_time"]
     failed = []
+    near = {}
     for fig in ("2A", "2C"):
         d = rows(fig)
         for seed in range(10):
@@ -408,6 +416,8 @@ def test_radiant4_round_trips_every_arm_eight_ticks():
                     bad = np.isnan(kr.median) or abs(kr.median / kt.median - 1) > 0.07
                 if clear and bad:
                     failed.append((fig, seed, arm, "median", kr.median, kt.median))
+                if not clear:
+                    near.setdefault((fig, arm), []).append(not bad)
             a, b = d[d.arm == "everolimus"], d[d.arm == "placebo"]
             truth = compare_arms(a.time, a.event, b.time, b.event).log_hr
             got = compare_arms(rec["everolimus"].time, rec["everolimus"].event,
@@ -415,3 +425,5 @@ def test_radiant4_round_trips_every_arm_eight_ticks():
             if abs(got - truth) > 0.07:
                 failed.append((fig, seed, "log HR", got, truth))
     assert not failed, failed
+    assert list(near) == [("2A", "placebo")]  # the only arm that crosses 0.5 by less than 3 jitter SDs
+    assert sum(near[("2A", "placebo")]) >= 8, near

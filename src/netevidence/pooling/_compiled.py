@@ -365,3 +365,54 @@ def sj_rows(Y, V, tau2, se):
         cc = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
         tau2[r] = t
         se[r] = t0 / (k - 1) * math.sqrt(2.0 * a + 4.0 * t * b + 2.0 * t * t * cc)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def copy_checked(Y, V, Yout, Vout, max_abs_y, v_low, v_high):
+    """Copy ``Y`` and ``V`` into ``Yout`` and ``Vout`` in one pass, checking that every y is finite with
+    |y| <= max_abs_y and every v lies in [v_low, v_high] (NaN and infinities fail both tests). Returns
+    whether every value passed; the caller then names an offending value (or reads NaN as padding)."""
+    n, k = Y.shape
+    ok = True
+    for r in range(n):
+        for i in range(k):
+            y = Y[r, i]
+            v = V[r, i]
+            Yout[r, i] = y
+            Vout[r, i] = v
+            if not (abs(y) <= max_abs_y and v >= v_low and v <= v_high):
+                ok = False
+    return ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def chi2_sf_rows(df, x, out):
+    """Upper tail P(X > x[r]) of the chi-square distribution with whole ``df`` degrees of freedom, from
+    the finite sums of the incomplete gamma function at integer and half-integer shape (Abramowitz and
+    Stegun, Handbook of Mathematical Functions, 1964, 26.4.4 and 26.4.5): for df = 2m,
+    exp(-x/2) sum_{j<m} (x/2)^j / j!; for df = 2m + 1, erfc(sqrt(x/2)) + sqrt(2x/pi) exp(-x/2)
+    sum_{j=1..m} x^(j-1) / (1 3 ... (2j-1)). Every term is positive, so nothing cancels."""
+    half = 0.5 * df
+    for r in range(x.shape[0]):
+        xr = x[r]
+        if xr != xr:  # NaN
+            out[r] = xr
+            continue
+        if xr <= 0.0:
+            out[r] = 1.0
+            continue
+        e = math.exp(-0.5 * xr)
+        if df % 2 == 0:
+            term = 1.0
+            s = 1.0
+            for j in range(1, int(half)):
+                term *= 0.5 * xr / j
+                s += term
+            out[r] = e * s
+        else:
+            term = 1.0
+            s = 0.0
+            for j in range(1, int(half) + 1):
+                s += term
+                term *= xr / (2 * j + 1)
+            out[r] = math.erfc(math.sqrt(0.5 * xr)) + math.sqrt(2.0 * xr / math.pi) * e * s

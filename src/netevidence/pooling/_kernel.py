@@ -44,6 +44,29 @@ def weighted_stats(Y: np.ndarray, V: np.ndarray, t: np.ndarray, percent: bool = 
     return out
 
 
+# Whole degrees of freedom up to which chi2_sf uses the compiled finite sums, and the statistic beyond which
+# exp(-x/2) nears the underflow of double precision (there scipy's incomplete gamma function is used).
+CHI2_SUM_MAX_DF = 100
+CHI2_SUM_MAX_X = 1400.0
+
+
+def chi2_sf(df: int, x: np.ndarray) -> np.ndarray:
+    """P(X > x) for a chi-square variable with whole ``df`` degrees of freedom: the finite sums of
+    :func:`netevidence.pooling._compiled.chi2_sf_rows` (a third of the time of ``scipy.special.chdtrc``,
+    agreeing with it to 2e-13 relative), ``chdtrc`` beyond ``CHI2_SUM_MAX_DF`` or ``CHI2_SUM_MAX_X``."""
+    x = np.ascontiguousarray(x, dtype=float)
+    if df > CHI2_SUM_MAX_DF or df < 1:
+        return special.chdtrc(df, x)
+    from . import _compiled
+
+    out = np.empty(x.shape)
+    _compiled.chi2_sf_rows(int(df), x, out)
+    big = x > CHI2_SUM_MAX_X
+    if big.any():
+        out[big] = special.chdtrc(df, x[big])
+    return out
+
+
 # --------------------------------------------------------------------------- common-effect quantities
 
 
@@ -259,7 +282,7 @@ def fit_rows(Y, V, *, method, ci, level, pi, i2, tau2_fixed, tol, max_iter) -> d
 
     q = fe["q"]
     if k > 1:
-        q_pval = special.chdtrc(k - 1, q)
+        q_pval = chi2_sf(k - 1, q)
         vt = fe["vt"]
         if i2 == "q" or method == "EE" and tau2_fixed is None:
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -154,11 +154,16 @@ def batch_arrays(Y, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(f"Y and V must be two-dimensional (m meta-analyses x k studies); got {Ya.shape} and {Va.shape}")
     if Ya.shape != Va.shape:
         raise ValueError(f"Y and V must have the same shape; got {Ya.shape} and {Va.shape}")
+    from . import _compiled
+
+    # No padding and every value valid, the usual case: copied and checked in one compiled pass.
+    Yc = np.empty(Ya.shape)
+    Vc = np.empty(Va.shape)
+    if _compiled.copy_checked(np.ascontiguousarray(Ya), np.ascontiguousarray(Va), Yc, Vc, MAX_ABS_YI, *VI_RANGE):
+        return Yc, Vc, np.ones(Ya.shape, dtype=bool)
     if np.isfinite(Ya).all() and np.isfinite(Va).all() and (Va > 0).all():
-        # No padding and every value valid: the usual case, checked in a few passes.
         k = Ya.shape[1]
-        check_magnitudes(Ya, Va, lambda i: f"row {i // k}, study {i % k}")
-        return Ya.copy(), Va.copy(), np.ones(Ya.shape, dtype=bool)
+        check_magnitudes(Ya, Va, lambda i: f"row {i // k}, study {i % k}")  # raises: a value out of range
     ny = np.isnan(Ya)
     nv = np.isnan(Va)
     odd = ny != nv

@@ -236,7 +236,7 @@ def pool_many(
         **{f: _ro(a) for f, a in res.items()},
         q_df=_ro(q_df),
         weights=_ro(W),
-        k=_ro(mask.sum(axis=1)),
+        k=_ro(np.full(m, K, dtype=np.intp) if full else mask.sum(axis=1)),
         converged=_ro(conv),
         method=method,
         ci=ci,

@@ -20,6 +20,10 @@ risk at ``t_{i+1}`` (the iteration of Guyot et al.). Four information cases are 
   set so that the total number of events matches;
 * neither: one interval and no censoring before the end of the curve (the assumption of Guyot et al.).
 
+Beyond the published algorithm, each interval but the last compares the digitised values with the
+reconstructed curve as conditional survival from the interval's start (see ``_anchored``), so that a gap
+of less than half a step between the two at a published time is not carried into the next interval.
+
 Guarantees beyond the published description: the iterations are bounded (at most ``max_iter`` per
 interval, with cycle detection), counts are never negative, events are placed only where the preprocessed
 curve drops (a flat stretch, in particular a flat tail, never receives events), and the reconstructed number
@@ -246,6 +250,30 @@ def _last_interval_censoring(S: list, drop: list, lo: int, hi: int, n_i: int, km
     return good
 
 
+def _anchored(S: list, lo: int, hi: int, km: float, n_at_risk: int) -> list:
+    """The digitised survival of the points lo..hi-1 of an interval, rescaled so that the curve's value
+    just before the interval equals the reconstructed Kaplan-Meier value there (``km``), when the two
+    differ by less than half the step of one event (``km / n_at_risk / 2``).
+
+    The number at risk at the start of an interval is known from the table; what the digitised curve
+    tells inside the interval is the conditional survival S(t) / S(a-). Guyot et al. compare the
+    digitised value S(t) with the reconstructed curve directly, so a gap of a fraction of a step between
+    the two at the interval's start (censoring placed at other times than the real ones, or jitter,
+    moves the curve's level by less than one event) carries into the interval and can move a whole event
+    onto a later drop. Anchoring removes that carry-over. A gap of half a step or more is an event still
+    owed (or one too many) and is carried, as in Guyot et al. The last interval (beyond the last
+    published time, where the censoring is not known) is not anchored: there the few patients left make
+    the criteria of :func:`_last_interval_censoring` depend on the curve's own last values.
+    """
+    ref = S[lo - 1] if lo > 0 else 1.0
+    if lo >= hi or ref <= 0.0 or km == ref or n_at_risk <= 0 or abs(km - ref) >= 0.5 * km / n_at_risk:
+        return S
+    f = km / ref
+    out = list(S)
+    out[lo:hi] = [v * f for v in S[lo:hi]]
+    return out
+
+
 def _bins(T: np.ndarray, lo: int, hi: int, end: float) -> np.ndarray:
     return np.concatenate((T[lo:hi], [end]))
 
@@ -329,14 +357,15 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         a, b = float(rt[i]), float(rt[i + 1])
         c_max = n_i - target
         bounds = _bins(T, lo, hi, b)
+        Si = _anchored(Sl, lo, hi, km, n_i)
         s_before = km
-        s_end = Sl[hi - 1] if hi > lo else s_before
+        s_end = Si[hi - 1] if hi > lo else s_before
         c = n_i * s_end / s_before - target if s_before > 0 else c_max
         c = int(min(max(math.floor(c + 0.5), 0), c_max))
         seen: dict[int, int] = {}
         best_c, best_r = c, None
         for _ in range(max_iter):
-            p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), c_max)
+            p = _interval_pass(Si, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), c_max)
             r = p.n_end - target
             seen[c] = r
             if best_r is None or (abs(r), r < 0) < (abs(best_r), best_r < 0):
@@ -351,7 +380,7 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         cap = n_i - c - target
         if total_events is not None:  # not more events than published before the last interval
             cap = max(min(cap, total_events - events_so_far), 0)
-        p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
+        p = _interval_pass(Si, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
         d_all[lo:hi] = p.d
         ct = _applied_censor_times(bounds, a, b, c, p.cen)
         extra = p.n_end - target
