@@ -111,17 +111,19 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _checked(path: str, quiet: bool = True) -> "ValidationReport":
+def _checked(path: str, quiet: bool = True, cache: Path | None = None) -> "ValidationReport":
     from .records import validate_evidence
+    from .records.cache import RecordCache
 
     try:
-        return validate_evidence(path, progress=_progress_bar(quiet))
+        return validate_evidence(path, progress=_progress_bar(quiet),
+                                 cache=RecordCache(cache) if cache is not None else None)
     except FileNotFoundError as exc:
         raise CliError(f"{exc}. Fix: give the evidence directory or a record file.") from None
 
 
-def _load(path: str, quiet: bool = True):
-    report = _checked(path, quiet)
+def _load(path: str, quiet: bool = True, cache: Path | None = None):
+    report = _checked(path, quiet, cache)
     if not report.ok:
         _print_problems(report, sys.stderr)
         raise CliError(_summary(report) + ". Fix the errors above first (netevidence validate).")
@@ -139,17 +141,35 @@ def _tables(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import ReportError, write_site
-
     analyses = Path(args.analyses)
     if not analyses.is_dir():
         raise CliError(f"no analyses directory {analyses}. Fix: give --analyses DIR with the specifications.")
-    cache = None if args.no_cache else (args.cache if args.cache is not None else "auto")
+    cache = None if args.no_cache else (args.cache if args.cache is not None else args.out.parent / ".cache")
+    records_cache = state = None
+    if cache is not None:
+        import os
+
+        from .buildstate import BuildState, site_inputs
+        from .output import refuse_inputs
+
+        refuse_inputs(cache, [args.evidence, analyses, args.out], what="cache directory")
+        records_cache = Path(cache) / "records"
+        # hashed before anything is read for the build, so that a file changed meanwhile means a rebuild next time
+        state = BuildState(cache, args.out, site_inputs(args.evidence, analyses, args.previous,
+                                                        os.environ.get("SOURCE_DATE_EPOCH")))
+        if state.is_current():
+            print(f"{args.out / 'index.html'} is up to date: its inputs and files are unchanged since it was built")
+            return 0
+        state.forget()
+    from .report import ReportError, write_site
+
     try:
-        index = write_site(_load(args.evidence, args.quiet), args.out, analyses=analyses, cache_dir=cache,
+        index = write_site(_load(args.evidence, args.quiet, records_cache), args.out, analyses=analyses, cache_dir=cache,
                            progress=not args.quiet, previous=args.previous)
     except ReportError as exc:
         raise CliError(f"{exc}\nThe previous site in {args.out} is left as it was.") from None
+    if state is not None:
+        state.remember()
     print(f"wrote {index}")
     return 0
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
 
 from .checks import check_collection, check_record
+from .cache import CachedRecord, RecordCache, file_digest
 from .curves import load_curves
 from .loaded import LoadedRecord
 from .overlap import check_overlaps
@@ -71,16 +72,23 @@ def search_log_file(path: str | Path) -> Path | None:
     return log if log is not None and log.is_file() else None
 
 
-def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], Iterable] | None = None
-                      ) -> ValidationReport:
+def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], Iterable] | None = None,
+                      cache: RecordCache | None = None) -> ValidationReport:
     """Parse and validate every record under ``path``; never raises for bad content.
 
     ``progress``, when given, wraps the iteration over the record files (called with the files and their
-    number), e.g. to show a progress bar; the result does not depend on it."""
+    number), e.g. to show a progress bar; the result does not depend on it. ``cache``, when given, supplies
+    the unchanged record files parsed and checked by an earlier run (and is updated); the result is the same
+    as without it."""
     record_paths, shared_path = evidence_files(path)
     problems: list[Problem] = []
     shared: dict[str, Citation] = {}
+    shared_bytes = b""
     if shared_path is not None:
+        try:
+            shared_bytes = shared_path.read_bytes()
+        except OSError:
+            shared_bytes = b"unreadable"
         model, _ = _read_model(shared_path, SharedSources, problems)
         if model is not None:
             shared = dict(model.sources)
@@ -93,19 +101,23 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
                                     "directory", str(file), 1, 1,
                                     fix="copy the record into the evidence directory instead of linking to it"))
             continue
-        try:
-            parsed = parse_yaml_file(file)
-        except YamlError as exc:
-            problems.extend(exc.problems)
-            continue
-        model, found = validate_structure(parsed, Record)
+        if cache is not None:
+            try:
+                data = file.read_bytes()
+            except OSError:
+                data = None
+            key = cache.key(file, data, shared_bytes) if data is not None else None
+            hit = cache.get(key) if key is not None else None
+            if hit is not None:
+                problems.extend(hit.problems)
+                loaded.append(hit.record)
+                continue
+        record, found = _load_record(file, shared)
         problems.extend(found)
-        if isinstance(model, Record):
-            record = LoadedRecord(model, parsed)
-            problems.extend(check_record(record, shared))
-            curves, found = load_curves(record)
-            problems.extend(found)
-            loaded.append(replace(record, curves=curves))
+        if record is not None:
+            loaded.append(record)
+            if cache is not None and key is not None:
+                cache.put(key, CachedRecord(record, tuple(found), curve_digests(record)))
     problems.extend(check_collection(loaded))
     problems.extend(check_overlaps(loaded, shared))
     search_log: SearchLog | None = None
@@ -117,6 +129,8 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
     if not record_paths:
         problems.append(Problem("error", "no-records", "no evidence files (*.yaml) found", str(path),
                                 fix="point to the evidence directory or a record file"))
+    if cache is not None:
+        cache.save()
     return ValidationReport(
         root=str(path),
         files=tuple(str(p) for p in record_paths) + ((str(shared_path),) if shared_path else ())
@@ -126,6 +140,36 @@ def validate_evidence(path: str | Path, *, progress: Callable[[Iterable, int], I
         problems=tuple(cap_warnings(problems)),
         search_log=search_log,
     )
+
+
+def _load_record(file: Path, shared: Mapping[str, Citation]) -> tuple[LoadedRecord | None, list[Problem]]:
+    """Parse, validate and check one record file on its own (with its curve files): the loaded record, or
+    None, and the problems found."""
+    try:
+        parsed = parse_yaml_file(file)
+    except YamlError as exc:
+        return None, list(exc.problems)
+    model, problems = validate_structure(parsed, Record)
+    problems = list(problems)
+    if not isinstance(model, Record):
+        return None, problems
+    record = LoadedRecord(model, parsed)
+    problems.extend(check_record(record, shared))
+    curves, found = load_curves(record)
+    problems.extend(found)
+    return replace(record, curves=curves), problems
+
+
+def curve_digests(loaded: LoadedRecord) -> tuple[tuple[str, str], ...]:
+    """Every curve file a record names (resolved path, and SHA-256 or ``"missing"``): what its checks read."""
+    base = Path(loaded.file).parent
+    out = []
+    for curve in loaded.record.curves:
+        for name in (curve.file, curve.at_risk):
+            if name is not None:
+                path = (base / name).resolve()
+                out.append((str(path), file_digest(path) or "missing"))
+    return tuple(out)
 
 
 def _read_model(path: Path, model_type, problems: list[Problem]):

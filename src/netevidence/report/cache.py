@@ -13,24 +13,17 @@ from pathlib import Path
 import pandas as pd
 
 from ..evidence import EvidenceBase
+from ..fingerprint import PACKAGE_ROOT, source_fingerprint
 from ..specs import AnalysisSpec, spec_studies
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PLOT_LIBRARIES = ("plotnine", "matplotlib", "numpy", "pandas", "scipy")
 
 
 def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
-    """A hash of every source file of the package (modules and templates) and of the plotting libraries'
-    versions: any change to the code invalidates every cached analysis, with no list to keep up to date."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".j2")
-                       and "__pycache__" not in p.parts):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
-    import matplotlib
-    import plotnine
-
-    h.update(f"{plotnine.__version__} {matplotlib.__version__}".encode())
-    return h.hexdigest()
+    """A hash of every source file of the package (modules and templates) and of the versions of the
+    libraries that compute and draw the results: any change to the code invalidates every cached analysis,
+    with no list of modules to keep up to date. The versions are read without importing the libraries."""
+    return source_fingerprint(root, PLOT_LIBRARIES)
 
 
 def _frame_bytes(frame: pd.DataFrame, root: Path) -> bytes:
