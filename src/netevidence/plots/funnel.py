@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..effects import MEASURE_FACTS
+from ..pooling import PoolResult
+from ..pooling.bias import FunnelData, funnel_data
+from .figure import Figure
 from .layout import FONT, SMALL
 
 
@@ -22,12 +25,21 @@ def funnel_frames(funnel, labels) -> tuple[pd.DataFrame, pd.DataFrame]:
 LABEL_MAX = 12   # above this many studies the points are not labelled: the labels would cover each other
 
 
-def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = "", label_max: int = LABEL_MAX):
-    """The plotnine funnel plot; returns ``(ggplot, width, height, alt)``. Points carry their study's label
-    when there are at most ``label_max`` studies (metafor's ``funnel()`` labels none by default)."""
+def funnel_plot(data, labels=None, *, measure: str | None = None, title: str = "",
+                label_max: int = LABEL_MAX) -> Figure:
+    """The funnel plot of a fitted model (``data`` a :class:`netevidence.pooling.PoolResult`, as metafor's
+    ``funnel(res)``: centred on its estimate, with its tau^2 estimator) or of
+    :func:`netevidence.pooling.bias.funnel_data`; a :class:`netevidence.plots.Figure`. ``labels``: one per
+    study (default "Study 1", ...); points carry them when there are at most ``label_max`` studies.
+    ``measure`` names the analysis scale on the x-axis."""
     from plotnine import (aes, element_text, scale_x_continuous, geom_point, geom_polygon, geom_text, geom_vline, ggplot,
                           labs, scale_y_reverse, theme, theme_bw)
 
+    funnel = _funnel_of(data)
+    k = int(np.asarray(funnel.yi).size)
+    labels = [f"Study {i + 1}" for i in range(k)] if labels is None else list(labels)
+    if len(labels) != k:
+        raise ValueError(f"labels has {len(labels)} values for {k} studies; give one per study")
     pts, reg = funnel_frames(funnel, labels)
     poly = pd.DataFrame({"x": list(reg["low"]) + list(reg["high"][::-1]), "y": list(reg["se"]) + list(reg["se"][::-1])})
     p = (ggplot()
@@ -44,4 +56,12 @@ def funnel_plot(funnel, labels, *, measure: str | None = None, title: str = "", 
     alt = (f"Funnel plot{': ' + title if title else ''}; {len(pts)} studies around the pooled estimate "
            f"{funnel.estimate:.2f} on the analysis scale"
            + ("." if len(pts) <= label_max else f"; points not labelled (more than {label_max} studies)."))
-    return p, 5.5, 4.2, alt
+    return Figure(plot=p, width=5.5, height=4.2, alt=alt)
+
+
+def _funnel_of(data) -> FunnelData:
+    if isinstance(data, FunnelData):
+        return data
+    if isinstance(data, PoolResult):
+        return funnel_data(data)
+    raise TypeError(f"funnel_plot takes a PoolResult or FunnelData, got {type(data).__name__}")

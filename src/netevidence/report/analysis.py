@@ -79,6 +79,11 @@ def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -
             "width": int(round(width * 110)), "height": int(round(height * 110))}
 
 
+def _saved(figure, stem: Path, rel: str) -> dict[str, Any]:
+    """Save a :class:`netevidence.plots.Figure` under ``stem`` and describe it for the page."""
+    return _figure(figure.plot, stem, figure.width, figure.height, figure.alt, rel)
+
+
 VARIANCE_LABELS = {"ci": "variance: reported CI", "ci_loglog": "variance: reported CI",
                    "greenwood": "variance: Greenwood, reconstructed data", "n_at_risk": "variance: Peto, number at risk",
                    "n_no_censoring": "variance: study size, no censoring assumed"}
@@ -107,8 +112,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     pooled_studies: set[str] = set()
     for i, st in enumerate(result.strata, start=1):
         stem = img_dir / f"{spec.id}-{i}-forest"
-        plot, lay = forest_plot(st, subgroup=spec.subgroup)
-        fig = _figure(plot, stem, lay.width, lay.height, lay.alt, img_rel) if "forest" in spec.plots else None
+        fig = _saved(forest_plot(st, subgroup=spec.subgroup, **spec.forest.plot_options()), stem, img_rel) \
+            if "forest" in spec.plots else None
         rows = []
         for r in st.rows.to_dict("records"):
             used_studies.add(r["study_id"])
@@ -172,8 +177,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         if st.funnel is not None:
             labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
             title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
-            fp, w, h, alt = funnel_plot(st.funnel, labels, measure=st.measure, title=title)
-            funnel = _figure(fp, img_dir / f"{spec.id}-{i}-funnel", w, h, alt, img_rel)
+            funnel = _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title),
+                            img_dir / f"{spec.id}-{i}-funnel", img_rel)
         comparisons = [comparison_text(c) for c in published_comparisons(evidence, st)]
         if st.fit is not None:
             pooled_studies.update(st.rows.loc[st.rows["role"] == "study", "study_id"])
