@@ -304,3 +304,37 @@ def test_labels_of_unknown_studies_are_errors_with_a_suggestion(tmp_path):
     assert str(info.value) == (f"{p}:5:12: forest.labels.netter1: no study has the id 'netter1' (did you mean "
                                "'netter-1'?). Fix: key each label by the id of a record in the evidence directory "
                                "(its file name)")
+
+
+def test_funnel_labels_never_cover_each_other_or_a_point():
+    from netevidence.effects import effect_size
+    from netevidence.plots.funnel import place_labels, funnel_frames
+
+    rng = np.random.default_rng(10)
+    n = rng.integers(15, 300, 10)
+    es = effect_size("PLO", events=rng.binomial(n, 0.4), n=n)
+    res = pool(es.yi, es.vi)
+    labels = [f"Author {i + 1}" for i in range(10)]
+    fig = funnel_plot(res, labels, measure="PLO")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    mfig = fig.draw()
+    try:
+        canvas = FigureCanvasAgg(mfig)
+        canvas.draw()
+        r = canvas.get_renderer()
+        ax = mfig.axes[0]
+        boxes = [t.get_window_extent(r) for t in ax.texts if t.get_text().startswith("Author")]
+        points = ax.transData.transform(np.column_stack([res.yi, np.sqrt(res.vi)]))
+    finally:
+        plt.close(mfig)
+    placed = place_labels(*funnel_frames(funnel_data(res), labels))
+    assert len(boxes) == len(placed) >= 7
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert min(a.x1, b.x1) - max(a.x0, b.x0) <= 0 or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0
+        inside = (points[:, 0] > a.x0) & (points[:, 0] < a.x1) & (points[:, 1] > a.y0) & (points[:, 1] < a.y1)
+        assert not inside.any()
+    if len(placed) < 10:
+        assert f"{10 - len(placed)} of 10 labels left out where they would cover another" in fig.alt

@@ -305,7 +305,8 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
     entries = forest_entries(stratum, subgroup)
     lines = [_wrap(entry_label(e, subgroup, level), wrap) for e in entries]
     cells = [entry_cells(e, fmt, left + right) for e in entries]
-    right = tuple(c for c in right if c not in ("n", "events") or any(cell.get(c) for cell in cells))
+    # n, events and weight only when some row has them (a fit without counts, rows that are not pooled)
+    right = tuple(c for c in right if c not in ("n", "events", "weight") or any(cell.get(c) for cell in cells))
     headers = {**COLUMN_HEADERS, "estimate": fmt.header(level)}
     label_chars = max([len(x) for e, ls in zip(entries, lines) if e.kind not in NOTE_KINDS for x in ls] + [5])
     grid = _grid(label_chars, cells, headers, left, right, panel_width)
