@@ -88,7 +88,7 @@ p, w, h, _ = km_plot(panels, title="Reconstructed overall survival over digitise
 png(p, "km-reconstructed", w, h)
 
 rob = ev.risk_of_bias
-p, w, h, _ = traffic_light_plot(rob[rob.tool == "amstar2"], title="Reviews in the evidence base")
-png(p, "risk-of-bias-traffic-light", w, h)
-p, w, h, _ = risk_of_bias_summary_plot(rob[rob.tool == "jbi_case_series"], title="Case series in the evidence base")
-png(p, "risk-of-bias-summary", w, h)
+figure_png(traffic_light_plot(rob[rob.tool == "amstar2"], title="Reviews in the evidence base"),
+           "risk-of-bias-traffic-light")
+figure_png(risk_of_bias_summary_plot(rob[rob.tool == "jbi_case_series"], title="Case series in the evidence base"),
+           "risk-of-bias-summary")

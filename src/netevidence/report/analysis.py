@@ -270,11 +270,11 @@ def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Pa
     mean_w = {sid: float(np.mean(ws)) for sid, ws in weights.items()}
     out = []
     for j, (tool, rows) in enumerate(table.groupby("tool", sort=True), start=1):
-        tp, w, h, alt = traffic_light_plot(rows, title=spec.title)
-        sp, sw, sh, salt = risk_of_bias_summary_plot(rows, weights=mean_w, title=spec.title)
+        traffic = traffic_light_plot(rows, title=spec.title)
+        summary = risk_of_bias_summary_plot(rows, weights=mean_w, title=spec.title)
         out.append({"tool": str(rows["tool_name"].iloc[0]),
-                    "traffic": _figure(tp, img_dir / f"{spec.id}-rob-{j}", w, h, alt, img_rel),
-                    "summary": _figure(sp, img_dir / f"{spec.id}-rob-{j}-summary", sw, sh, salt, img_rel),
+                    "traffic": _saved(traffic, img_dir / f"{spec.id}-rob-{j}", img_rel),
+                    "summary": _saved(summary, img_dir / f"{spec.id}-rob-{j}-summary", img_rel),
                     "missing": []})
     missing = sorted(set(weights) - set(table["study_id"]))
     if missing and out:
