@@ -338,3 +338,18 @@ def test_funnel_labels_never_cover_each_other_or_a_point():
         assert not inside.any()
     if len(placed) < 10:
         assert f"{10 - len(placed)} of 10 labels left out where they would cover another" in fig.alt
+
+
+def test_the_analysis_page_follows_the_forest_block(evidence, tmp_path):
+    from netevidence.report.analysis import build_analysis
+
+    spec = _spec({"sort": "effect", "scale": "percent", "labels": {"d": "Bravo trial"}})
+    page = build_analysis(evidence, spec, img_dir=tmp_path, img_rel="img")
+    (stratum,) = page["strata"]
+    (st,) = run_spec(evidence, spec).strata
+    assert [r["label"] for r in stratum["rows"]] == ["Charlie", "Delta", "alpha", "Bravo trial"]
+    for row, (_, r) in zip(stratum["rows"], st.rows.iterrows()):
+        assert row["estimate"] == f"{100 * r['value']:.1f} [{100 * r['low']:.1f}, {100 * r['high']:.1f}]"
+    p = st.prediction
+    assert stratum["pooled"]["estimate"] == f"{100 * p.pred:.1f} [{100 * p.ci_low:.1f}, {100 * p.ci_high:.1f}]"
+    assert (tmp_path / "x-1-forest.png").exists() and "%" in stratum["figure"]["alt"]
