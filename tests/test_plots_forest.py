@@ -353,3 +353,10 @@ def test_the_analysis_page_follows_the_forest_block(evidence, tmp_path):
     p = st.prediction
     assert stratum["pooled"]["estimate"] == f"{100 * p.pred:.1f} [{100 * p.ci_low:.1f}, {100 * p.ci_high:.1f}]"
     assert (tmp_path / "x-1-forest.png").exists() and "%" in stratum["figure"]["alt"]
+
+
+def test_custom_labels_name_the_studies_in_the_sensitivity_tables(evidence):
+    (st,) = run_spec(evidence, _spec({"labels": {"b": "Alpha et al. 2012"}}).model_copy(
+        update={"sensitivity": ["leave_one_out"]})).strata
+    assert "omitting Alpha et al. 2012" in set(st.sensitivity["analysis"])
+    assert "omitting alpha" not in set(st.sensitivity["analysis"])

@@ -434,7 +434,8 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
                    risk_of_bias: pd.DataFrame | None = None) -> Stratum:
     """One stratum: its rows (:func:`_display_rows`), study intervals, pooled fit, subgroups, funnel and
     certainty, the rows finally relabelled and ordered as ``spec.forest`` asks."""
-    shown = _display_rows(spec, key, frame, arm_labels, evidence_years, risk_of_bias)
+    # custom labels first, so the sensitivity, Bayesian and subgroup tables name the studies as the plot does
+    shown = relabel(_display_rows(spec, key, frame, arm_labels, evidence_years, risk_of_bias), spec.forest.labels)
     scale, measure = _check_scale(spec, key, frame, shown)
     pooled_mask = (shown["role"] == "study").to_numpy()
     transf = _transform(measure, shown.loc[pooled_mask, "n"].astype(float).to_numpy()) if measure else None
@@ -457,7 +458,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     certainty = _stratum_certainty(spec, pooled, fit, prediction, measure)
     # the forest rows, each with its variance source, year, design and risk of bias, as the spec orders them
     keep = [c for c in (*ROW_COLUMNS, "derivation", *DISPLAY_COLUMNS, *APPRAISAL_COLUMNS) if c in shown.columns]
-    rows = order_rows(relabel(shown[keep], spec.forest.labels), spec.forest.sort)
+    rows = order_rows(shown[keep], spec.forest.sort)
     return Stratum(key=key, title=_stratum_title(key, frame) + suffix, scale=scale, measure=measure,
                    level=spec.model.level, rows=rows, fit=fit, prediction=prediction, subgroups=sub,
                    group_fits=tuple(group_fits), sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf,
