@@ -300,18 +300,10 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
         raise ValueError(f"scale must be 'proportion' or 'percent' (got {scale!r})")
     stratum = arrange(stratum, sort=sort, labels=labels)
     fmt = ValueFormat(stratum.scale, percent=scale == "percent")
-    level = int(round(stratum.level * 100))
-    left, right = _columns_of(columns)
-    entries = forest_entries(stratum, subgroup)
-    lines = [_wrap(entry_label(e, subgroup, level), wrap) for e in entries]
-    cells = [entry_cells(e, fmt, left + right) for e in entries]
-    # n, events and weight only when some row has them (a fit without counts, rows that are not pooled)
-    right = tuple(c for c in right if c not in ("n", "events", "weight") or any(cell.get(c) for cell in cells))
-    headers = {**COLUMN_HEADERS, "estimate": fmt.header(level)}
-    label_chars = max([len(x) for e, ls in zip(entries, lines) if e.kind not in NOTE_KINDS for x in ls] + [5])
-    grid = _grid(label_chars, cells, headers, left, right, panel_width)
+    text = _texts(stratum, subgroup, fmt, columns, wrap)
+    grid = _grid(text.label_chars, text.cells, text.headers, text.left, text.right, panel_width)
     note_chars = int((grid.width - 2 * X_LABEL) / CHAR_IN)
-    lines = [_wrap(" ".join(ls), note_chars) if e.kind in NOTE_KINDS else ls for e, ls in zip(entries, lines)]
+    lines = [_wrap(" ".join(ls), note_chars) if e.kind in NOTE_KINDS else ls for e, ls in zip(text.entries, text.lines)]
     axis = _axis_for(stratum, grid.x0 + 0.08, grid.x1 - 0.08, xlim, ticks, fmt)
     null = _null_value(stratum)
     fav_lines = _favours_lines(tuple(favours) if favours else favours_labels(stratum), axis, null, grid.width)
@@ -319,32 +311,75 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
     axis_h = 0.62 + (0.1 + n_fav * 0.9 * LINE_IN if n_fav else 0.0)
     legend = legend_text(stratum.rows, stratum)
     legend_lines = textwrap.wrap(legend, note_chars) if legend else []
-    header_lines = 1.6
     body_lines = sum(len(ls) for ls in lines)
-    height = 0.1 + (header_lines + body_lines) * LINE_IN + axis_h + len(legend_lines) * LINE_IN * 0.95 + 0.1
+    height = 0.1 + (HEADER_LINES + body_lines) * LINE_IN + axis_h + len(legend_lines) * LINE_IN * 0.95 + 0.1
     top = height - 0.1
 
     canvas = _Canvas()
+    _draw_header(canvas, grid, text, top)
+    y_rows = top - HEADER_LINES * LINE_IN
+    out_rows, diamonds, y = _draw_body(canvas, axis, grid, text, lines, stratum.rows, y_rows)
+    y_axis = y - 0.1
+    _draw_axis(canvas, axis, fmt, y_axis, y_rows, null, stratum, fav_lines)
+    _draw_legend(canvas, legend_lines, y_axis - axis_h + 0.02)
+    return ForestLayout(rows=pd.DataFrame(out_rows), diamonds=pd.DataFrame(diamonds), texts=pd.DataFrame(canvas.texts),
+                        segments=pd.DataFrame(canvas.segments), polygons=pd.DataFrame(canvas.polygons),
+                        axis=axis, width=float(grid.width), height=float(height),
+                        alt=alt_text(stratum, stratum.rows, fmt))
+
+
+HEADER_LINES = 1.6
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """The text of every entry before placing: label lines, cells, column headers and columns."""
+
+    entries: tuple[ForestEntry, ...]
+    lines: list[list[str]]
+    cells: list[dict[str, str]]
+    headers: Mapping[str, str]
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    label_chars: int
+
+
+def _texts(stratum, subgroup: str | None, fmt: ValueFormat, columns: Sequence[str], wrap: int) -> _Texts:
+    level = int(round(stratum.level * 100))
+    left, right = _columns_of(columns)
+    entries = forest_entries(stratum, subgroup)
+    lines = [_wrap(entry_label(e, subgroup, level), wrap) for e in entries]
+    cells = [entry_cells(e, fmt, left + right) for e in entries]
+    # n, events and weight only when some row has them (a fit without counts, rows that are not pooled)
+    right = tuple(c for c in right if c not in ("n", "events", "weight") or any(cell.get(c) for cell in cells))
+    label_chars = max([len(x) for e, ls in zip(entries, lines) if e.kind not in NOTE_KINDS for x in ls] + [5])
+    return _Texts(entries, lines, cells, {**COLUMN_HEADERS, "estimate": fmt.header(level)}, left, right, label_chars)
+
+
+def _draw_header(canvas: _Canvas, grid: _Grid, text: _Texts, top: float) -> None:
     yh = top - 0.5 * LINE_IN
     canvas.text(X_LABEL, yh, "Study", weight="bold")
-    for c in left:
-        canvas.text(grid.anchors[c], yh, headers[c], weight="bold")
-    for c in right:
-        canvas.text(grid.anchors[c], yh, headers[c], ha="right", weight="bold")
+    for c in text.left:
+        canvas.text(grid.anchors[c], yh, text.headers[c], weight="bold")
+    for c in text.right:
+        canvas.text(grid.anchors[c], yh, text.headers[c], ha="right", weight="bold")
     canvas.segment(X_LABEL, grid.width - 0.2, top - 1.1 * LINE_IN, top - 1.1 * LINE_IN, color="#888888", size=0.4)
 
-    rows = stratum.rows
+
+def _draw_body(canvas: _Canvas, axis: Axis, grid: _Grid, text: _Texts, lines, rows: pd.DataFrame,
+               y: float) -> tuple[list[dict], list[dict], float]:
+    """Every entry from ``y`` down: its label lines, its cells and its interval, marker or diamond.
+    Returns the drawn rows, the diamonds and the ``y`` below the last entry."""
     wmax = float(np.nanmax(rows["weight"].to_numpy(float))) if len(rows) and rows["weight"].notna().any() else np.nan
     out_rows, diamonds = [], []
-    y = top - header_lines * LINE_IN
-    for e, ls, cell in zip(entries, lines, cells):
+    for e, ls, cell in zip(text.entries, lines, text.cells):
         yv = y - 0.5 * LINE_IN
         for j, line in enumerate(ls):
             indent = 0.1 if e.kind in NOTE_KINDS else (0.12 if j and e.kind == "row" else 0.0)
             canvas.text(X_LABEL + indent, yv - j * LINE_IN, line, **_label_style(e.kind))
-        for c in left:
+        for c in text.left:
             canvas.text(grid.anchors[c], yv, cell.get(c, ""))
-        for c in right:
+        for c in text.right:
             canvas.text(grid.anchors[c], yv, cell.get(c, ""), ha="right",
                         weight="bold" if e.kind == "diamond" else "normal",
                         color="#444444" if e.kind == "pi" else "#1a1a1a")
@@ -355,17 +390,13 @@ def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, fl
         elif e.kind == "pi":
             _draw_pi(canvas, axis, e.pred, yv)
         y -= len(ls) * LINE_IN
+    return out_rows, diamonds, y
 
-    y_axis = y - 0.1
-    _draw_axis(canvas, axis, fmt, y_axis, top - header_lines * LINE_IN, null, stratum, fav_lines)
-    ly = y_axis - axis_h + 0.02
-    for line in legend_lines:
-        canvas.text(X_LABEL, ly, line, size=SMALL, color="#444444")
-        ly -= LINE_IN * 0.95
-    return ForestLayout(rows=pd.DataFrame(out_rows), diamonds=pd.DataFrame(diamonds), texts=pd.DataFrame(canvas.texts),
-                        segments=pd.DataFrame(canvas.segments), polygons=pd.DataFrame(canvas.polygons),
-                        axis=axis, width=float(grid.width), height=float(height),
-                        alt=alt_text(stratum, rows, fmt))
+
+def _draw_legend(canvas: _Canvas, lines: list[str], y: float) -> None:
+    for line in lines:
+        canvas.text(X_LABEL, y, line, size=SMALL, color="#444444")
+        y -= LINE_IN * 0.95
 
 
 def _draw(lay: ForestLayout):
