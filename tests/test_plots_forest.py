@@ -360,3 +360,13 @@ def test_custom_labels_name_the_studies_in_the_sensitivity_tables(evidence):
         update={"sensitivity": ["leave_one_out"]})).strata
     assert "omitting Alpha et al. 2012" in set(st.sensitivity["analysis"])
     assert "omitting alpha" not in set(st.sensitivity["analysis"])
+
+
+def test_an_axis_option_that_does_not_fit_the_stratum_names_the_analysis(evidence, tmp_path):
+    from netevidence.report.analysis import build_analysis
+
+    # ticks written in percent on a plot drawn as proportions (0-1)
+    spec = _spec({"ticks": [0, 50, 100]})
+    with pytest.raises(ValueError, match=r"analysis 'x', stratum 'All studies': forest: ticks \[50.0, 100.0\] lie "
+                                         r"outside the axis limits \(0, 1\); set xlim to include them"):
+        build_analysis(evidence, spec, img_dir=tmp_path, img_rel="img")

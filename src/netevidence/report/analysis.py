@@ -184,7 +184,11 @@ def _sensitivity_texts(st, fmt: ValueFormat) -> list[dict[str, Any]]:
 def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
     if "forest" not in spec.plots:
         return None
-    return _saved(forest_plot(st, subgroup=spec.subgroup, **spec.forest.plot_options()), stem, img_rel)
+    try:
+        figure = forest_plot(st, subgroup=spec.subgroup, **spec.forest.plot_options())
+    except ValueError as exc:   # an axis option that does not fit this stratum's scale
+        raise ValueError(f"analysis {spec.id!r}, stratum {st.title!r}: forest: {exc}") from None
+    return _saved(figure, stem, img_rel)
 
 
 def _funnel_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
