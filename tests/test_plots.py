@@ -83,8 +83,8 @@ def _text_boxes(plot):
 @pytest.mark.parametrize("k", [1, 2, 7, 23, 40])
 def test_forest_text_never_overlaps_or_leaves_the_figure(k):
     st = make_stratum(k, seed=k, umbrella=2 if k > 3 else 0)
-    plot, lay = forest_plot(st)
-    boxes, fig_box = _text_boxes(plot)
+    fig = forest_plot(st)
+    boxes, fig_box = _text_boxes(fig.plot)
     assert len(boxes) >= 5 * k
     for text, b in boxes:
         assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"
@@ -149,9 +149,9 @@ def test_pooled_diamond_and_prediction_interval():
 
 def test_svg_and_png_are_written_and_reproducible(tmp_path):
     st = make_stratum(4)
-    plot, lay = forest_plot(st)
-    a = save(plot, tmp_path / "a", lay.width, lay.height)
-    b = save(plot, tmp_path / "b", lay.width, lay.height)
+    fig = forest_plot(st)
+    a = fig.save(tmp_path / "a")
+    b = fig.save(tmp_path / "b")
     assert [p.suffix for p in a] == [".svg", ".png", ".pdf"]
     assert a[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in a[0].read_text()
@@ -163,9 +163,9 @@ def test_svg_and_png_are_written_and_reproducible(tmp_path):
 def test_funnel_km_and_survival_curve_plots_render(tmp_path):
     rng = np.random.default_rng(0)
     fd = funnel_data(rng.normal(0, 0.3, 6), rng.uniform(0.01, 0.2, 6))
-    p, w, h, alt = funnel_plot(fd, list("ABCDEF"), measure="PLO", title="t")
-    assert "6 studies" in alt
-    assert all(f.stat().st_size > 1000 for f in save(p, tmp_path / "funnel", w, h))
+    fig = funnel_plot(fd, list("ABCDEF"), measure="PLO", title="t")
+    assert "6 studies" in fig.alt
+    assert all(f.stat().st_size > 1000 for f in fig.save(tmp_path / "funnel"))
 
     from netevidence.survival.simulate import digitise, km_corners
 
@@ -264,8 +264,7 @@ def test_comparison_plots_label_both_sides_of_the_null():
     assert len(right) == 1 and right["x"].iloc[0] > null_x
     assert not (forest_layout(make_stratum(4, scale="ratio")).texts["label"].str.contains("favours")).any()
     for st in res.strata:     # the narrow PFS plot too: long arm names wrap instead of leaving the figure
-        plot, _ = forest_plot(st)
-        boxes, fig_box = _text_boxes(plot)
+        boxes, fig_box = _text_boxes(forest_plot(st).plot)
         for text, b in boxes:
             assert b.x0 >= fig_box.x0 - 0.5 and b.x1 <= fig_box.x1 + 0.5, f"{text!r} leaves the figure"
         for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
@@ -279,8 +278,9 @@ def test_figures_are_print_png_editable_svg_and_pdf(tmp_path):
     from PIL import Image
 
     st = make_stratum(3)
-    plot, lay = forest_plot(st)
-    svg, png, pdf = save(plot, tmp_path / "f", lay.width, lay.height)
+    fig = forest_plot(st)
+    plot, lay = fig.plot, fig.layout
+    svg, png, pdf = fig.save(tmp_path / "f")
     with Image.open(png) as im:
         assert im.size[0] == pytest.approx(lay.width * 300, abs=1)
         assert im.size[1] == pytest.approx(lay.height * 300, abs=1)
@@ -316,9 +316,13 @@ def test_funnel_of_many_studies_has_no_overlapping_labels():
     rng = np.random.default_rng(4)
     k = 40
     fd = funnel_data(rng.normal(0, 0.3, k), rng.uniform(0.01, 0.2, k))
-    plot, w, h, alt = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO")
-    boxes, _ = _text_boxes(plot)
+    fig = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO")
+    boxes, _ = _text_boxes(fig.plot)
     assert not [t for t, _ in boxes if t.startswith("Study ")]
-    assert "points not labelled (more than 12 studies)" in alt
-    plot, w, h, alt = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO", label_max=40)
-    assert len([t for t, _ in _text_boxes(plot)[0] if t.startswith("Study ")]) == k
+    assert "points not labelled (more than 12 studies)" in fig.alt
+    fig = funnel_plot(fd, [f"Study {i}" for i in range(k)], measure="PLO", label_max=40)
+    drawn = [b for t, b in _text_boxes(fig.plot)[0] if t.startswith("Study ")]
+    # asked to label all 40, it labels those that find a free place and says how many it left out
+    assert 10 <= len(drawn) < k and f"{k - len(drawn)} of {k} labels left out" in fig.alt
+    for a, b in itertools.combinations(drawn, 2):
+        assert min(a.x1, b.x1) - max(a.x0, b.x0) <= 0.5 or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0.5

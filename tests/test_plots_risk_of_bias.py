@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netevidence.plots import risk_of_bias_summary_plot, save, traffic_light_plot
+from netevidence.plots import risk_of_bias_summary_plot, traffic_light_plot
 from netevidence.plots.layout import CHAR_IN
 from netevidence.plots.risk_of_bias import LEGEND_LINE_IN, LEVEL_COLOURS, ROW_IN, study_labels, summary_frame
 
@@ -20,7 +20,8 @@ def _layer(plot, i):
 
 @pytest.mark.parametrize("n", [1, 10, 60])
 def test_traffic_light_rows_are_evenly_spaced_and_nothing_overlaps_or_leaves_the_figure(n):
-    plot, width, height, alt = traffic_light_plot(synthetic_table(n), title="t")
+    fig = traffic_light_plot(synthetic_table(n), title="t")
+    plot, width, height, alt = fig.plot, fig.width, fig.height, fig.alt
     heads, names, foot, legend = _layer(plot, 3), _layer(plot, 4), _layer(plot, 5), _layer(plot, 6)
     assert np.allclose(-np.diff(names["y"]), ROW_IN) and len(names) == n
     assert names["y"].min() - ROW_IN / 2 > foot["y"].max() + LEGEND_LINE_IN / 2  # domain key below the grid
@@ -34,7 +35,7 @@ def test_traffic_light_rows_are_evenly_spaced_and_nothing_overlaps_or_leaves_the
 
 def test_traffic_light_draws_one_circle_per_domain_and_overall_in_the_judgements_colour():
     table = synthetic_table(10, "rob2", seed=3)
-    plot, *_ = traffic_light_plot(table)
+    plot = traffic_light_plot(table).plot
     circles = _layer(plot, 1)
     assert len(circles) == 10 * (5 + 1)
     expected = list(table["level"]) + list(table.drop_duplicates("study_id")["overall_level"])
@@ -67,9 +68,9 @@ def test_summary_shares_add_to_one_per_domain_and_follow_the_weights():
 
 def test_plots_render_to_png(tmp_path):
     table = synthetic_table(12, "amstar2")
-    for name, (plot, w, h, _) in {"tl": traffic_light_plot(table, title="t"),
-                                  "sum": risk_of_bias_summary_plot(table, title="t")}.items():
-        (path,) = save(plot, tmp_path / name, w, h, formats=("png",), dpi=60)
+    for name, fig in {"tl": traffic_light_plot(table, title="t"),
+                      "sum": risk_of_bias_summary_plot(table, title="t")}.items():
+        (path,) = fig.save(tmp_path / f"{name}.png", dpi=60)
         assert path.stat().st_size > 5000
 
 

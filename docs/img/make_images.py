@@ -11,7 +11,6 @@ import netevidence
 from netevidence.effects import back_transform, effect_size
 from netevidence.plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
 from netevidence.pooling import pool
-from netevidence.pooling.bias import funnel_data
 from netevidence.pooling.subgroups import subgroup_analysis
 from netevidence.specs import GroupFit, Stratum, kaplan_meier_panel, load_spec, run_spec
 from netevidence.specs.run import ROW_COLUMNS
@@ -25,15 +24,20 @@ def png(plot, name, w, h):
     save(plot, OUT / name, w, h, formats=("png",), dpi=110)
 
 
+def figure_png(figure, name):
+    figure.save(OUT / f"{name}.png", dpi=110)
+
+
 symptom = run_spec(ev, load_spec("analyses/symptom-response.yaml"))
 st = symptom.strata[0]
-p, lay = forest_plot(st, subgroup="modality")
-png(p, "forest-proportions", lay.width, lay.height)
+figure_png(forest_plot(st, subgroup="modality"), "forest-proportions")
+# the same stratum steered as a specification's forest: block would: percent, by effect, year and design
+figure_png(forest_plot(st, subgroup="modality", scale="percent", sort="effect", columns=("year", "design"),
+                       xlim=(0, 100), ticks=(0, 25, 50, 75, 100)), "forest-steered")
 
 netter = run_spec(ev, load_spec("analyses/netter-1-hazard-ratios.yaml"))
 pfs = next(s for s in netter.strata if s.key == (("endpoint", "pfs"),))
-p, lay = forest_plot(pfs)
-png(p, "forest-ratios", lay.width, lay.height)
+figure_png(forest_plot(pfs), "forest-ratios")
 
 landmark = run_spec(ev, load_spec("analyses/landmark-survival.yaml"))
 p, w, h, _ = survival_curves_plot(landmark.curves, title="Overall survival")
@@ -66,12 +70,12 @@ fits = tuple(GroupFit(str(g), int(n), f, f.predict(t)) for g, n, f in zip(sub.le
 sim = Stratum(key=(), title="Simulated", scale="proportion", measure="PLO", level=0.95, rows=rows[list(ROW_COLUMNS)],
               fit=fit, prediction=fit.predict(t), subgroups=sub, group_fits=fits, sensitivity=pd.DataFrame(),
               funnel=None, notes=(), transf=t)
-p, lay = forest_plot(sim, subgroup="group", xlim=(0.2, 1.0))
-png(p, "forest-40-rows", lay.width, lay.height)
-# a funnel plot needs at least 10 studies (Cochrane Handbook 13.3.5.4): drawn from the 40 simulated ones
-p, w, h, _ = funnel_plot(funnel_data(rows["yi"], rows["vi"]), list(rows["label"]), measure="PLO",
-                         title="Simulated studies (40)")
-png(p, "funnel", w, h)
+assert (rows["events"] <= rows["n"]).all()
+assert np.allclose(rows["value"], rows["events"] / rows["n"])   # each row's estimate is its events / n
+figure_png(forest_plot(sim, subgroup="group", xlim=(0.2, 1.0)), "forest-40-rows")
+# a funnel plot needs at least 10 studies (Cochrane Handbook 13.3.5.4): drawn from the 40 simulated ones,
+# straight from the fitted model as metafor's funnel(res)
+figure_png(funnel_plot(fit, list(rows["label"]), measure="PLO", title="Simulated studies (40)"), "funnel")
 
 ipd = pd.read_csv("tests/data/radiant4/RADIANT4_2C.csv")
 panels = []

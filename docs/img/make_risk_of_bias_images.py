@@ -16,9 +16,8 @@ from rob_synthetic import synthetic_table  # noqa: E402
 OUT = Path("docs/img")
 
 
-def png(drawn, name):
-    plot, w, h, _ = drawn
-    save(plot, OUT / name, w, h, formats=("png",), dpi=110)
+def png(figure, name):
+    save(figure.plot, OUT / name, figure.width, figure.height, formats=("png",), dpi=110)
 
 
 rob = netevidence.load_evidence("evidence").risk_of_bias

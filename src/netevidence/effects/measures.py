@@ -4,7 +4,8 @@ of a forest plot, the value of no effect, and which side of that value favours t
 ``lower_favours_arm`` is True for hazard ratios (the hazard of the endpoint's event, death or progression:
 below 1 the arm has fewer events than its comparator) and None where the direction depends on whether the
 counted outcome is good or bad (an odds ratio of survival at a time point or of death); forest plots then
-label the two sides "lower/higher with <arm>" instead of "favours".
+label the two sides "lower/higher with <arm>" instead of "favours". ``scale`` is the reporting scale a
+forest plot draws: ``ratio`` (log axis), ``proportion`` (0-1), ``time`` (months) or ``difference``.
 """
 
 from __future__ import annotations
@@ -23,21 +24,22 @@ class MeasureFacts:
     null: float | None
     lower_favours_arm: bool | None
     analysis_label: str
+    scale: str = "difference"
 
 
 MEASURE_FACTS: Mapping[str, MeasureFacts] = MappingProxyType({
-    "HR": MeasureFacts("Hazard ratio", 1.0, True, "Log hazard ratio"),
-    "OR": MeasureFacts("Odds ratio", 1.0, None, "Log odds ratio"),
-    "RR": MeasureFacts("Risk ratio", 1.0, None, "Log risk ratio"),
-    "ROM_SURV": MeasureFacts("Ratio of median survival", 1.0, False, "Log ratio of median survival"),
-    "MEDIAN": MeasureFacts("Median (months)", None, None, "Log median"),
-    "PR": MeasureFacts("Proportion", None, None, "Proportion"),
-    "PLO": MeasureFacts("Proportion", None, None, "Logit proportion"),
-    "PLN": MeasureFacts("Proportion", None, None, "Log proportion"),
-    "PAS": MeasureFacts("Proportion", None, None, "Arcsine proportion"),
-    "PFT": MeasureFacts("Proportion", None, None, "Freeman-Tukey proportion"),
-    "SURV": MeasureFacts("Survival probability", None, None, "log(-log survival)"),
-    "RD": MeasureFacts("Risk difference", 0.0, None, "Risk difference"),
+    "HR": MeasureFacts("Hazard ratio", 1.0, True, "Log hazard ratio", "ratio"),
+    "OR": MeasureFacts("Odds ratio", 1.0, None, "Log odds ratio", "ratio"),
+    "RR": MeasureFacts("Risk ratio", 1.0, None, "Log risk ratio", "ratio"),
+    "ROM_SURV": MeasureFacts("Ratio of median survival", 1.0, False, "Log ratio of median survival", "ratio"),
+    "MEDIAN": MeasureFacts("Median (months)", None, None, "Log median", "time"),
+    "PR": MeasureFacts("Proportion", None, None, "Proportion", "proportion"),
+    "PLO": MeasureFacts("Proportion", None, None, "Logit proportion", "proportion"),
+    "PLN": MeasureFacts("Proportion", None, None, "Log proportion", "proportion"),
+    "PAS": MeasureFacts("Proportion", None, None, "Arcsine proportion", "proportion"),
+    "PFT": MeasureFacts("Proportion", None, None, "Freeman-Tukey proportion", "proportion"),
+    "SURV": MeasureFacts("Survival probability", None, None, "log(-log survival)", "proportion"),
+    "RD": MeasureFacts("Risk difference", 0.0, None, "Risk difference", "difference"),
 })
 
 # the value of no effect on each reporting scale that has one (proportions and times have none)

@@ -1,32 +1,48 @@
-"""Forest plots (plotnine) of one analysis stratum.
+"""Forest plots (plotnine) of one analysis stratum or of a fitted model.
 
 A row per study with a square whose area is proportional to its weight in the random-effects model and
-its confidence interval; columns n, events, estimate [CI] and weight; the pooled diamond and the
-prediction interval (metafor's ``forest.rma()`` layout: Viechtbauer, Journal of Statistical Software
-2010); subgroup diamonds and the test for subgroup differences; heterogeneity (tau^2, I^2, Q, p).
-Values are on the reporting scale (the back-transform of the analysis is the single ``transf`` hook of
-the stratum): proportions on 0-1, ratios on a log axis. A confidence interval that leaves the axis is cut
-at the axis and ends in an arrow. Every text column is as wide as its longest string and each row as
-high as its wrapped label, so labels never overlap.
+its confidence interval; columns n, events, estimate [CI] and weight (and, on request, year, design and
+risk of bias); the pooled diamond and the prediction interval (metafor's ``forest.rma()`` layout:
+Viechtbauer, Journal of Statistical Software 2010); subgroup diamonds and the test for subgroup
+differences; heterogeneity (tau^2, I^2, Q, p). Values are on the reporting scale (the back-transform of
+the analysis is the single ``transf`` hook of the stratum): proportions on 0-1 or in percent, ratios on a
+log axis. A confidence interval that leaves the axis is cut at the axis and ends in an arrow. Every text
+column is as wide as its longest string and each row as high as its wrapped label, so labels never
+overlap.
+
+Three layers: the entries (:mod:`netevidence.plots.forest_rows`), their text
+(:mod:`netevidence.plots.forest_text`) and here the geometry (:func:`forest_layout`, in inches) and the
+drawing (:func:`forest_plot`, returning a :class:`netevidence.plots.Figure`).
 """
 
 from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..effects import measure_facts
-from ..records import vocabulary
-from .layout import (CHAR_IN, FONT, LINE_IN, SMALL, Axis, fmt_ci, fmt_p, linear_breaks, log_breaks, marker_side,
-                     ratio_limits)
+from ..effects import MEASURE_FACTS
+from ..pooling import PoolResult
+from .figure import Figure
+from .forest_rows import ForestEntry, arrange, forest_entries, stratum_from_result
+from .forest_text import (COLUMN_HEADERS, EXTRA_COLUMNS, ValueFormat, alt_text, axis_title, entry_cells,
+                          entry_label, favours_labels, legend_text, ratio_axis_title)
+from .layout import CHAR_IN, FONT, LINE_IN, SMALL, Axis, linear_breaks, log_breaks, marker_side, ratio_limits
+
+__all__ = ["ForestLayout", "favours_labels", "forest_layout", "forest_plot", "ratio_axis_title"]
 
 STROKE = 0.6        # marker edge width (plotnine units)
 # the heaviest study's square is 3/4 of a text line high, so neighbouring squares never touch
 SQUARE_MAX = 0.75 * LINE_IN * 72.0 / np.sqrt(np.pi) - STROKE
 SQUARE_MIN = 2.2
+PAD = 0.18          # between columns, inches
+X_LABEL = 0.12      # left edge of the label column
+NOTE_KINDS = frozenset({"group_heterogeneity", "heterogeneity", "subgroup_test"})
+LEFT_COLUMNS = ("year", "design")           # extra columns between the labels and the plot
+RIGHT_COLUMNS = ("n", "events", "estimate", "weight", "risk_of_bias")
 
 
 @dataclass(frozen=True)
@@ -46,338 +62,349 @@ class ForestLayout:
     alt: str
 
 
-def _group_label(spec_subgroup: str | None, g: str) -> str:
-    if spec_subgroup == "modality":
-        return vocabulary.modality_label(g)
-    return g
+def _null_value(stratum) -> float | None:
+    """Where the line of no effect is drawn: 1 for ratios, the measure's null (else 0) for differences."""
+    if stratum.scale == "ratio":
+        return 1.0
+    if stratum.scale == "difference":
+        facts = MEASURE_FACTS.get(stratum.measure)
+        return facts.null if facts is not None and facts.null is not None else 0.0
+    return None
 
 
-def _axis_for(stratum, x0: float, x1: float, xlim) -> Axis:
+def _data_values(stratum) -> np.ndarray:
     rows = stratum.rows
     vals = np.concatenate([rows["value"].to_numpy(float), rows["low"].to_numpy(float), rows["high"].to_numpy(float)])
     if stratum.prediction is not None:
         p = stratum.prediction
         vals = np.concatenate([vals, [p.pred, p.ci_low, p.ci_high, p.pi_low, p.pi_high]])
+    return vals[np.isfinite(vals)]
+
+
+def _limits(stratum, xlim) -> tuple[float, float]:
+    """The axis limits on the data scale: ``xlim`` when given, else what the scale and the data need."""
+    vals = _data_values(stratum)
+    if xlim is not None:
+        lo, hi = float(xlim[0]), float(xlim[1])
+        if not lo < hi:
+            raise ValueError(f"xlim must be increasing (got {tuple(xlim)})")
+        if stratum.scale == "ratio" and lo <= 0:
+            raise ValueError(f"xlim {tuple(xlim)} must be positive on a ratio axis (log scale); e.g. (0.2, 5)")
+        return lo, hi
     if stratum.scale == "ratio":
-        lo, hi = xlim if xlim else ratio_limits(vals)
-        return Axis("log", (lo, hi), x0, x1, log_breaks(lo, hi), ratio_axis_title(_row_measures(stratum)))
+        return ratio_limits(vals)
     if stratum.scale == "proportion":
-        lo, hi = xlim if xlim else (0.0, 1.0)
-        return Axis("linear", (lo, hi), x0, x1, linear_breaks(lo, hi, 5), "Proportion")
-    finite = vals[np.isfinite(vals)]
-    lo, hi = xlim if xlim else (0.0, float(finite.max() * 1.1) if finite.size else 1.0)
-    return Axis("linear", (lo, hi), x0, x1, linear_breaks(lo, hi, 5), "Months")
+        return 0.0, 1.0
+    if stratum.scale == "time":
+        return 0.0, float(vals.max() * 1.1) if vals.size else 1.0
+    null = _null_value(stratum)
+    lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (-1.0, 1.0)
+    lo, hi = min(lo, null), max(hi, null)
+    pad = 0.05 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
 
 
-def _row_measures(stratum) -> list[str]:
-    """The measures of the displayed rows (pooled or not), in order of first appearance."""
-    found = list(dict.fromkeys(m for m in stratum.rows["measure"] if isinstance(m, str) and m))
-    if not found and stratum.measure:
-        found = [stratum.measure]
-    return found
+def _axis_for(stratum, x0: float, x1: float, xlim, ticks, fmt: ValueFormat) -> Axis:
+    """The x-axis; ``xlim`` and ``ticks`` are in the unit the axis shows (percent when ``fmt`` says so)."""
+    unit = 100.0 if fmt.as_percent else 1.0
+    lo, hi = _limits(stratum, None if xlim is None else (xlim[0] / unit, xlim[1] / unit))
+    if ticks is not None:
+        breaks = tuple(float(t) / unit for t in ticks)
+        outside = [t for t, b in zip(ticks, breaks) if not lo - 1e-12 <= b <= hi + 1e-12]
+        if outside:
+            raise ValueError(f"ticks {outside} lie outside the axis limits "
+                             f"({fmt.tick(lo)}, {fmt.tick(hi)}); set xlim to include them")
+    elif stratum.scale == "ratio":
+        breaks = log_breaks(lo, hi)
+    else:
+        breaks = linear_breaks(lo, hi, 5)
+    return Axis("log" if stratum.scale == "ratio" else "linear", (lo, hi), x0, x1, breaks,
+                axis_title(stratum, fmt))
 
 
-def ratio_axis_title(measures: list[str]) -> str:
-    """The x-axis title of a ratio forest plot: the measure's name, or each name when rows mix measures
-    (each row then states its own measure)."""
-    labels = list(dict.fromkeys(measure_facts(m).label for m in measures))
-    if len(labels) == 1:
-        return f"{labels[0]} (log scale)"
-    if not labels:
-        return "Ratio (log scale)"
-    return f"{', '.join(labels[:-1])} or {labels[-1].lower()} (log scale), as each row states"
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=True) or [""]
 
 
-def favours_labels(stratum) -> tuple[str, str] | None:
-    """The labels under the two sides of the null line of a comparison's ratio plot: "favours <arm>" when
-    every row's measure says which side is better (hazard ratios), otherwise "lower/higher with <arm>"
-    so the reader still sees what is compared with what; None when the stratum is not one comparison."""
-    comparison = getattr(stratum, "comparison", None)
-    if stratum.scale != "ratio" or not comparison:
-        return None
-    arm, comparator = comparison
-    directions = {measure_facts(m).lower_favours_arm for m in _row_measures(stratum)}
-    if directions == {True}:
-        return f"favours {arm}", f"favours {comparator}"
-    if directions == {False}:
-        return f"favours {comparator}", f"favours {arm}"
-    return f"lower with {arm} than {comparator}", f"higher with {arm} than {comparator}"
+def _columns_of(columns: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    unknown = [c for c in columns if c not in EXTRA_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown forest column(s) {unknown}; choose from {', '.join(EXTRA_COLUMNS)}")
+    left = tuple(c for c in LEFT_COLUMNS if c in columns)
+    right = tuple(c for c in RIGHT_COLUMNS if c in ("n", "events", "estimate", "weight") or c in columns)
+    return left, right
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Horizontal positions, in inches: the label column's left edge, each cell column's anchor (left
+    edge for the left columns, right edge for the right ones), the panel and the figure width."""
+
+    anchors: Mapping[str, float]
+    x0: float
+    x1: float
+    width: float
+
+
+def _grid(label_chars: int, cells: list[dict[str, str]], headers: Mapping[str, str], left, right,
+          panel_width: float) -> _Grid:
+    def chars(c: str) -> int:
+        return max([len(cell.get(c, "")) for cell in cells] + [len(headers[c])])
+
+    anchors: dict[str, float] = {}
+    x = X_LABEL + label_chars * CHAR_IN + PAD
+    for c in left:
+        anchors[c] = x
+        x += chars(c) * CHAR_IN + PAD
+    x0, x1 = x, x + panel_width
+    x = x1
+    for c in right:
+        x += PAD + chars(c) * CHAR_IN
+        anchors[c] = x
+    return _Grid(anchors, x0, x1, x + 0.2)
+
+
+class _Canvas:
+    """The tables a layout draws: texts, segments, polygons (appended in drawing order)."""
+
+    def __init__(self):
+        self.texts: list[dict] = []
+        self.segments: list[dict] = []
+        self.polygons: list[dict] = []
+
+    def text(self, x, y, s, ha="left", weight="normal", size=FONT, color="#1a1a1a") -> None:
+        if s:
+            self.texts.append({"x": x, "y": y, "label": s, "ha": ha, "fontweight": weight, "size": size,
+                               "color": color})
+
+    def segment(self, x, xend, y, yend, color="#1a1a1a", linetype="solid", size=0.5, arrow="none") -> None:
+        self.segments.append({"x": float(x), "xend": float(xend), "y": float(y), "yend": float(yend),
+                              "color": color, "linetype": linetype, "size": size, "arrow": arrow})
+
+    def interval(self, axis: Axis, y: float, lo: float, hi: float, **style) -> None:
+        """A horizontal interval cut at the axis limits, with an arrow at each cut end."""
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
+        lo_lim, hi_lim = axis.limits
+        a, b = axis.to_x(max(lo, lo_lim)), axis.to_x(min(hi, hi_lim))
+        arrow = {(True, True): "both", (True, False): "first", (False, True): "last"}.get((lo < lo_lim, hi > hi_lim),
+                                                                                           "none")
+        self.segment(a, b, y, y, arrow=arrow, **style)
+
+
+def _marker(row, wmax: float) -> tuple[float, str]:
+    """Size (plotnine units) and shape of a row's marker: a square of area proportional to its weight,
+    a plain square for unpooled studies, an open circle for rows without a CI, a diamond for summaries."""
+    w, role = row["weight"], row["role"]
+    if np.isfinite(w) and np.isfinite(wmax) and wmax > 0:
+        return max(SQUARE_MIN, SQUARE_MAX * np.sqrt(w / wmax)), "s"
+    if role == "study":
+        return 4.0, "s"
+    if role == "umbrella":
+        return 5.0, "D"
+    return 4.5, "o"
+
+
+def _draw_row(canvas: _Canvas, axis: Axis, row, y: float, wmax: float) -> dict:
+    """The interval of one study row; returns its row of ``ForestLayout.rows``."""
+    v, lo, hi = float(row["value"]), float(row["low"]), float(row["high"])
+    umbrella = row["role"] == "umbrella"
+    if umbrella and not np.isfinite(v):
+        canvas.interval(axis, y, lo, hi, color="#555555", linetype="dotted", size=0.8)
+    else:
+        canvas.interval(axis, y, lo, hi, color="#555555" if umbrella else "#1a1a1a")
+    size, shape = _marker(row, wmax)
+    keys = ("label", "detail", "group", "role", "study_id", "value", "low", "high", "weight", "yi", "vi", "n", "events")
+    return {**{k: row[k] for k in keys}, "y": y, "marker_size": float(size), "marker_height": marker_side(size, STROKE),
+            "marker": shape, "clipped_low": bool(lo < axis.limits[0]), "clipped_high": bool(hi > axis.limits[1])}
+
+
+def _draw_diamond(canvas: _Canvas, axis: Axis, entry: ForestEntry, y: float) -> dict:
+    pr = entry.pred
+    overall = entry.kind == "diamond"
+    h = (0.36 if overall else 0.3) * LINE_IN
+    lo_lim, hi_lim = axis.limits
+    gid = f"d{len({p['group'] for p in canvas.polygons})}"
+    for px, py in [(max(pr.ci_low, lo_lim), y), (pr.pred, y + h), (min(pr.ci_high, hi_lim), y), (pr.pred, y - h)]:
+        canvas.polygons.append({"x": float(axis.to_x(px)), "y": py, "group": gid,
+                                "fill": "#1a1a1a" if overall else "#8c8c8c"})
+    return {"kind": "overall" if overall else "subgroup", "y": y, "estimate": pr.pred, "ci_low": pr.ci_low,
+            "ci_high": pr.ci_high, "pi_low": pr.pi_low, "pi_high": pr.pi_high, "k": entry.fit.k}
+
+
+def _draw_pi(canvas: _Canvas, axis: Axis, pr, y: float) -> None:
+    canvas.interval(axis, y, pr.pi_low, pr.pi_high, color="#444444", size=0.6)
+    for end in (pr.pi_low, pr.pi_high):
+        if axis.limits[0] <= end <= axis.limits[1]:
+            xe = float(axis.to_x(end))
+            canvas.segment(xe, xe, y - 0.18 * LINE_IN, y + 0.18 * LINE_IN, color="#444444", size=0.6)
+
+
+def _label_style(kind: str) -> dict:
+    if kind in ("heading", "published_heading", "diamond"):
+        return {"weight": "bold"}
+    if kind in NOTE_KINDS:
+        return {"size": SMALL, "color": "#444444"}
+    if kind == "pi":
+        return {"color": "#444444"}
+    return {}
+
+
+def _favours_lines(favours, axis: Axis, null: float | None, width: float) -> tuple[list[str], list[str]]:
+    """The two "favours" labels, each wrapped to the room between the null line and the figure's edge."""
+    if not favours or null is None or not axis.limits[0] < null < axis.limits[1]:
+        return [], []
+    xn = float(axis.to_x(null))
+    small_char = CHAR_IN * SMALL / FONT
+    left_chars = max(12, int((xn - 0.06 - X_LABEL) / small_char) - 2)
+    right_chars = max(12, int((width - 0.1 - xn - 0.06) / small_char) - 2)
+    return textwrap.wrap("← " + favours[0], left_chars), textwrap.wrap(favours[1] + " →", right_chars)
+
+
+def _draw_axis(canvas: _Canvas, axis: Axis, fmt: ValueFormat, y_axis: float, y_top: float, null, stratum,
+               fav_lines) -> None:
+    lo_lim, hi_lim = axis.limits
+    if null is not None and lo_lim < null < hi_lim:
+        xn = float(axis.to_x(null))
+        canvas.segment(xn, xn, y_axis, y_top, color="#999999", size=0.4)
+    if stratum.prediction is not None and lo_lim <= stratum.prediction.pred <= hi_lim:
+        xp = float(axis.to_x(stratum.prediction.pred))
+        canvas.segment(xp, xp, y_axis, y_top, color="#999999", linetype="dashed", size=0.4)
+    canvas.segment(axis.x0, axis.x1, y_axis, y_axis)
+    for b in axis.breaks:
+        xb = float(axis.to_x(b))
+        canvas.segment(xb, xb, y_axis, y_axis - 0.05)
+        canvas.text(xb, y_axis - 0.16, fmt.tick(b), ha="center", size=SMALL)
+    canvas.text((axis.x0 + axis.x1) / 2, y_axis - 0.38, axis.title, ha="center", size=FONT)
+    if null is not None and any(fav_lines):
+        xn = float(axis.to_x(null))
+        for side, ha, dx in ((0, "right", -0.06), (1, "left", 0.06)):
+            for j, line in enumerate(fav_lines[side]):
+                canvas.text(xn + dx, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha=ha, size=SMALL, color="#444444")
 
 
 def forest_layout(stratum, *, subgroup: str | None = None, xlim: tuple[float, float] | None = None,
+                  ticks: Sequence[float] | None = None, scale: str = "proportion",
+                  favours: tuple[str, str] | None = None, columns: Sequence[str] = (),
+                  sort: str | None = None, labels: Mapping[str, str] | None = None,
                   wrap: int = 46, panel_width: float = 2.8) -> ForestLayout:
-    """Compute the forest plot of ``stratum`` (a :class:`netevidence.specs.Stratum`)."""
-    rows = stratum.rows
-    scale = stratum.scale
-    level = int(round(stratum.level * 100))
-    entries: list[dict] = []     # top-down lines
+    """Compute the forest plot of ``stratum`` (a :class:`netevidence.specs.Stratum`).
 
-    def add(kind: str, text: str = "", **kw) -> None:
-        lines = textwrap.wrap(text, wrap, break_long_words=True) or [""]
-        entries.append({"kind": kind, "lines": lines, **kw})
-
-    groups = list(dict.fromkeys(rows.loc[rows["block"] == "studies", "group"])) if len(rows) else []
-    fits = {g.group: g for g in stratum.group_fits}
-    studies = rows[rows["block"] == "studies"]
-    for g in groups:
-        if subgroup:
-            add("heading", _group_label(subgroup, g))
-        for r in studies[studies["group"] == g].to_dict("records"):
-            add("row", r["label"] + (f", {r['detail']}" if r["detail"] else ""), row=r)
-        if subgroup and g in fits:
-            gf = fits[g]
-            add("group_diamond", f"Subgroup model (k = {gf.k})", fit=gf.fit, pred=gf.prediction)
-            add("note", f"τ² = {gf.fit.tau2:.3f}; I² = {gf.fit.i2:.1f}%; Q({gf.fit.q_df}) = {gf.fit.q:.2f}, "
-                        f"p {fmt_p(gf.fit.q_pval)}")
-        if subgroup:
-            add("blank")
-    if stratum.fit is not None:
-        f, p = stratum.fit, stratum.prediction
-        if entries and entries[-1]["kind"] != "blank":
-            add("blank")   # a gap so no study row can be read as the pooled one
-        model = "Equal-effects model" if f.method == "EE" else f"Random-effects model ({f.method})"
-        add("diamond", f"{model}, k = {f.k}", fit=f, pred=p)
-        add("pi", f"{level}% prediction interval", fit=f, pred=p)
-        add("note", f"Heterogeneity: τ² = {f.tau2:.3f}; I² = {f.i2:.1f}%; Q({f.q_df}) = {f.q:.2f}, p {fmt_p(f.q_pval)}")
-    if stratum.subgroups is not None and getattr(stratum, "subgroup_test", True):
-        s = stratum.subgroups
-        add("note", f"Test for subgroup differences: Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}")
-    umbrella = rows[rows["block"] == "published"]
-    if len(umbrella):
-        if entries:
-            add("blank")
-        add("heading", "Published summaries (shown, not pooled)")
-        for r in umbrella.to_dict("records"):
-            add("row", r["label"] + (f", {r['detail']}" if r["detail"] else ""), row=r)
-
-    # column widths
-    label_chars = max([len(line) for e in entries if e["kind"] != "note" for line in e["lines"]] + [5])
-    col_n = [str(int(r)) if pd.notna(r) else "" for r in rows["n"]] if len(rows) else []
-    col_e = [str(int(r)) if pd.notna(r) else "" for r in rows["events"]] if len(rows) else []
-    est_texts = []
-    for e in entries:
-        if e["kind"] == "row":
-            r = e["row"]
-            est_texts.append(fmt_ci(r["value"], r["low"], r["high"], scale))
-        elif e["kind"] in ("diamond", "group_diamond"):
-            pr = e["pred"]
-            est_texts.append(fmt_ci(pr.pred, pr.ci_low, pr.ci_high, scale))
-        elif e["kind"] == "pi":
-            pr = e["pred"]
-            est_texts.append(fmt_ci(np.nan, pr.pi_low, pr.pi_high, scale) or
-                             f"[{fmt_ci(pr.pi_low, np.nan, np.nan, scale)}, {fmt_ci(pr.pi_high, np.nan, np.nan, scale)}]")
-    head_est = f"Estimate [{level}% CI]"
-    w_label = label_chars * CHAR_IN
-    w_n = max([len(x) for x in col_n] + [3]) * CHAR_IN
-    w_e = max([len(x) for x in col_e] + [6]) * CHAR_IN
-    w_est = max([len(x) for x in est_texts] + [len(head_est)]) * CHAR_IN
-    w_w = len("Weight") * CHAR_IN
-    pad = 0.18
-    x_label = 0.12
-    x0 = x_label + w_label + pad
-    x1 = x0 + panel_width
-    x_n = x1 + pad + w_n
-    x_e = x_n + pad + w_e
-    x_est = x_e + pad + w_est
-    x_w = x_est + pad + w_w
-    width = x_w + 0.2
-    note_chars = int((width - 2 * x_label) / CHAR_IN)
-    for e in entries:
-        if e["kind"] == "note":
-            e["lines"] = textwrap.wrap(" ".join(e["lines"]), note_chars) or [""]
-    axis = _axis_for(stratum, x0 + 0.08, x1 - 0.08, xlim)
-
-    header_lines = 1.6
-    body_lines = sum(len(e["lines"]) for e in entries)
-    favours = favours_labels(stratum)
-    fav_lines: tuple[list[str], list[str]] = ([], [])
-    if favours and axis.limits[0] < 1 < axis.limits[1]:
-        # each side wrapped to the room between the null line and the figure's edge
-        xn = float(axis.to_x(1.0))
-        small_char = CHAR_IN * SMALL / FONT
-        left_chars = max(12, int((xn - 0.06 - x_label) / small_char) - 2)
-        right_chars = max(12, int((width - 0.1 - xn - 0.06) / small_char) - 2)
-        fav_lines = (textwrap.wrap("← " + favours[0], left_chars), textwrap.wrap(favours[1] + " →", right_chars))
+    ``subgroup``: the column the rows are grouped by (headings and subgroup diamonds); ``xlim`` and
+    ``ticks``: axis limits and tick marks in the unit the axis shows; ``scale``: ``proportion`` (0-1) or
+    ``percent`` for strata of proportions; ``favours``: the (left, right) labels under the null line,
+    instead of the ones derived from the compared arms; ``columns``: extra columns among ``year``,
+    ``design`` and ``risk_of_bias``; ``sort`` (year, effect, weight, label) and ``labels`` (study id ->
+    label) reorder and relabel the rows; ``wrap``: characters per label line."""
+    if scale not in ("proportion", "percent"):
+        raise ValueError(f"scale must be 'proportion' or 'percent' (got {scale!r})")
+    stratum = arrange(stratum, sort=sort, labels=labels)
+    fmt = ValueFormat(stratum.scale, percent=scale == "percent")
+    text = _texts(stratum, subgroup, fmt, columns, wrap)
+    grid = _grid(text.label_chars, text.cells, text.headers, text.left, text.right, panel_width)
+    note_chars = int((grid.width - 2 * X_LABEL) / CHAR_IN)
+    lines = [_wrap(" ".join(ls), note_chars) if e.kind in NOTE_KINDS else ls for e, ls in zip(text.entries, text.lines)]
+    axis = _axis_for(stratum, grid.x0 + 0.08, grid.x1 - 0.08, xlim, ticks, fmt)
+    null = _null_value(stratum)
+    fav_lines = _favours_lines(tuple(favours) if favours else favours_labels(stratum), axis, null, grid.width)
     n_fav = max(len(fav_lines[0]), len(fav_lines[1]))
     axis_h = 0.62 + (0.1 + n_fav * 0.9 * LINE_IN if n_fav else 0.0)
-    legend = _legend(rows, stratum)
+    legend = legend_text(stratum.rows, stratum)
     legend_lines = textwrap.wrap(legend, note_chars) if legend else []
-    height = 0.1 + header_lines * LINE_IN + body_lines * LINE_IN + axis_h + len(legend_lines) * LINE_IN * 0.95 + 0.1
+    body_lines = sum(len(ls) for ls in lines)
+    height = 0.1 + (HEADER_LINES + body_lines) * LINE_IN + axis_h + len(legend_lines) * LINE_IN * 0.95 + 0.1
     top = height - 0.1
 
-    texts, segs, polys, markers, diamonds, outrows = [], [], [], [], [], []
-
-    def text(x, y, s, ha="left", weight="normal", size=FONT, color="#1a1a1a"):
-        if s:
-            texts.append({"x": x, "y": y, "label": s, "ha": ha, "fontweight": weight, "size": size, "color": color})
-
-    yh = top - 0.5 * LINE_IN
-    text(x_label, yh, "Study", weight="bold")
-    text(x_n, yh, "n", ha="right", weight="bold")
-    text(x_e, yh, "Events", ha="right", weight="bold")
-    text(x_est, yh, head_est, ha="right", weight="bold")
-    text(x_w, yh, "Weight", ha="right", weight="bold")
-    segs.append({"x": x_label, "xend": x_w, "y": top - 1.1 * LINE_IN, "yend": top - 1.1 * LINE_IN,
-                 "color": "#888888", "linetype": "solid", "size": 0.4, "arrow": "none"})
-
-    wmax = float(np.nanmax(rows["weight"].to_numpy(float))) if len(rows) and rows["weight"].notna().any() else np.nan
-    y = top - header_lines * LINE_IN
-    row_ys = []
-    lo_lim, hi_lim = axis.limits
-
-    def interval(yv, lo, hi, color="#1a1a1a", linetype="solid", size=0.5):
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            return
-        left_clip, right_clip = lo < lo_lim, hi > hi_lim
-        a, b = axis.to_x(max(lo, lo_lim)), axis.to_x(min(hi, hi_lim))
-        arrow = {(True, True): "both", (True, False): "first", (False, True): "last"}.get((left_clip, right_clip), "none")
-        segs.append({"x": float(a), "xend": float(b), "y": yv, "yend": yv, "color": color, "linetype": linetype,
-                     "size": size, "arrow": arrow})
-
-    for e in entries:
-        yv = y - 0.5 * LINE_IN
-        kind = e["kind"]
-        for j, line in enumerate(e["lines"]):
-            ly = yv - j * LINE_IN
-            if kind == "heading":
-                text(x_label, ly, line, weight="bold")
-            elif kind == "note":
-                text(x_label + 0.1, ly, line, size=SMALL, color="#444444")
-            elif kind in ("diamond", "group_diamond", "pi"):
-                text(x_label, ly, line, weight="bold" if kind == "diamond" else "normal",
-                     color="#1a1a1a" if kind != "pi" else "#444444")
-            elif kind == "row":
-                text(x_label + (0.12 if j else 0.0), ly, line)
-        if kind == "row":
-            r = e["row"]
-            row_ys.append(yv)
-            role = r["role"]
-            n_txt = str(int(r["n"])) if pd.notna(r["n"]) else ""
-            ev_txt = str(int(r["events"])) if pd.notna(r["events"]) else ""
-            text(x_n, yv, n_txt, ha="right")
-            text(x_e, yv, ev_txt, ha="right")
-            text(x_est, yv, fmt_ci(r["value"], r["low"], r["high"], scale), ha="right")
-            w = r["weight"]
-            text(x_w, yv, f"{w:.1f}%" if np.isfinite(w) else "", ha="right")
-            v, lo, hi = float(r["value"]), float(r["low"]), float(r["high"])
-            if role == "umbrella" and not np.isfinite(v):
-                interval(yv, lo, hi, color="#555555", linetype="dotted", size=0.8)
-            else:
-                interval(yv, lo, hi, color="#555555" if role == "umbrella" else "#1a1a1a")
-            inside = np.isfinite(v) and lo_lim <= v <= hi_lim
-            if np.isfinite(w) and np.isfinite(wmax) and wmax > 0:
-                size = max(SQUARE_MIN, SQUARE_MAX * np.sqrt(w / wmax))
-                shape = "s"
-            elif role == "study":
-                size, shape = 4.0, "s"
-            elif role == "umbrella":
-                size, shape = 5.0, "D"
-            else:
-                size, shape = 4.5, "o"
-            if inside:
-                markers.append({"x": float(axis.to_x(v)), "y": yv, "size": float(size), "shape": shape,
-                                "fill": "#1f4e79" if shape == "s" else "white",
-                                "color": "#1f4e79" if shape == "s" else "#1a1a1a"})
-            outrows.append({**{k: r[k] for k in ("label", "detail", "group", "role", "study_id", "value", "low",
-                                                 "high", "weight", "yi", "vi", "n", "events")},
-                            "y": yv, "marker_size": float(size), "marker_height": marker_side(size, STROKE), "marker": shape, "clipped_low": bool(lo < lo_lim),
-                            "clipped_high": bool(hi > hi_lim)})
-        elif kind in ("diamond", "group_diamond"):
-            pr = e["pred"]
-            h = 0.36 * LINE_IN if kind == "diamond" else 0.3 * LINE_IN
-            pts = [(max(pr.ci_low, lo_lim), yv), (pr.pred, yv + h), (min(pr.ci_high, hi_lim), yv), (pr.pred, yv - h)]
-            gid = f"d{len(diamonds)}"
-            for px, py in pts:
-                polys.append({"x": float(axis.to_x(px)), "y": py, "group": gid,
-                              "fill": "#1a1a1a" if kind == "diamond" else "#8c8c8c"})
-            text(x_est, yv, fmt_ci(pr.pred, pr.ci_low, pr.ci_high, scale), ha="right",
-                 weight="bold" if kind == "diamond" else "normal")
-            text(x_w, yv, "100%" if kind == "diamond" else "", ha="right")
-            diamonds.append({"kind": "overall" if kind == "diamond" else "subgroup", "y": yv,
-                             "estimate": pr.pred, "ci_low": pr.ci_low, "ci_high": pr.ci_high,
-                             "pi_low": pr.pi_low, "pi_high": pr.pi_high, "k": e["fit"].k})
-        elif kind == "pi":
-            pr = e["pred"]
-            interval(yv, pr.pi_low, pr.pi_high, color="#444444", size=0.6)
-            for end in (pr.pi_low, pr.pi_high):
-                if lo_lim <= end <= hi_lim:
-                    xe = float(axis.to_x(end))
-                    segs.append({"x": xe, "xend": xe, "y": yv - 0.18 * LINE_IN, "yend": yv + 0.18 * LINE_IN,
-                                 "color": "#444444", "linetype": "solid", "size": 0.6, "arrow": "none"})
-            text(x_est, yv, f"[{fmt_ci(pr.pi_low, np.nan, np.nan, scale)}, {fmt_ci(pr.pi_high, np.nan, np.nan, scale)}]",
-                 ha="right", color="#444444")
-        y -= len(e["lines"]) * LINE_IN
-
+    canvas = _Canvas()
+    _draw_header(canvas, grid, text, top)
+    y_rows = top - HEADER_LINES * LINE_IN
+    out_rows, diamonds, y = _draw_body(canvas, axis, grid, text, lines, stratum.rows, y_rows)
     y_axis = y - 0.1
-    y_top_rows = top - header_lines * LINE_IN
-    if scale == "ratio" and lo_lim < 1 < hi_lim:
-        x1v = float(axis.to_x(1.0))
-        segs.append({"x": x1v, "xend": x1v, "y": y_axis, "yend": y_top_rows, "color": "#999999",
-                     "linetype": "solid", "size": 0.4, "arrow": "none"})
-    if stratum.prediction is not None and lo_lim <= stratum.prediction.pred <= hi_lim:
-        xp = float(axis.to_x(stratum.prediction.pred))
-        segs.append({"x": xp, "xend": xp, "y": y_axis, "yend": y_top_rows, "color": "#999999",
-                     "linetype": "dashed", "size": 0.4, "arrow": "none"})
-    segs.append({"x": axis.x0, "xend": axis.x1, "y": y_axis, "yend": y_axis, "color": "#1a1a1a",
-                 "linetype": "solid", "size": 0.5, "arrow": "none"})
-    for b in axis.breaks:
-        xb = float(axis.to_x(b))
-        segs.append({"x": xb, "xend": xb, "y": y_axis, "yend": y_axis - 0.05, "color": "#1a1a1a",
-                     "linetype": "solid", "size": 0.5, "arrow": "none"})
-        text(xb, y_axis - 0.16, f"{b:g}", ha="center", size=SMALL)
-    text((axis.x0 + axis.x1) / 2, y_axis - 0.38, axis.title, ha="center", size=FONT)
-    if n_fav:
-        xn = float(axis.to_x(1.0))
-        for j, line in enumerate(fav_lines[0]):
-            text(xn - 0.06, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha="right", size=SMALL, color="#444444")
-        for j, line in enumerate(fav_lines[1]):
-            text(xn + 0.06, y_axis - 0.58 - j * 0.9 * LINE_IN, line, ha="left", size=SMALL, color="#444444")
-    ly = y_axis - axis_h + 0.02
-    for line in legend_lines:
-        text(x_label, ly, line, size=SMALL, color="#444444")
-        ly -= LINE_IN * 0.95
-
-    alt = _alt_text(stratum, rows)
-    return ForestLayout(rows=pd.DataFrame(outrows), diamonds=pd.DataFrame(diamonds), texts=pd.DataFrame(texts),
-                        segments=pd.DataFrame(segs), polygons=pd.DataFrame(polys),
-                        axis=axis, width=float(width), height=float(height), alt=alt)
+    _draw_axis(canvas, axis, fmt, y_axis, y_rows, null, stratum, fav_lines)
+    _draw_legend(canvas, legend_lines, y_axis - axis_h + 0.02)
+    return ForestLayout(rows=pd.DataFrame(out_rows), diamonds=pd.DataFrame(diamonds), texts=pd.DataFrame(canvas.texts),
+                        segments=pd.DataFrame(canvas.segments), polygons=pd.DataFrame(canvas.polygons),
+                        axis=axis, width=float(grid.width), height=float(height),
+                        alt=alt_text(stratum, stratum.rows, fmt))
 
 
-def _legend(rows: pd.DataFrame, stratum) -> str:
-    parts = []
-    if (rows["role"] == "study").any():
-        parts.append("■ study (area proportional to its weight)" if rows["weight"].notna().any()
-                     else "■ study estimate (not pooled)")
-    if (rows["role"] == "shown").any():
-        parts.append("○ reported without a confidence interval (not pooled)")
-    if (rows["role"] == "umbrella").any():
-        ranged = ((rows["role"] == "umbrella") & rows["value"].isna() & rows["low"].notna()).any()
-        parts.append("◇ published summary (not pooled)" + ("; dotted: range across studies" if ranged else ""))
-    if stratum.prediction is not None:
-        parts.append("◆ pooled estimate; bar under it: prediction interval")
-    return "   ".join(parts)
+HEADER_LINES = 1.6
 
 
-def _alt_text(stratum, rows: pd.DataFrame) -> str:
-    with_ci = int((np.isfinite(rows["low"].astype(float)) & np.isfinite(rows["high"].astype(float))).sum())
-    n = len(rows)
-    txt = f"Forest plot: {stratum.title}; {n} {'row' if n == 1 else 'rows'}, {with_ci} with a confidence interval"
-    if stratum.prediction is not None:
-        p = stratum.prediction
-        txt += (f"; pooled estimate {p.pred:.2f} ({int(round(stratum.level * 100))}% CI {p.ci_low:.2f} to "
-                f"{p.ci_high:.2f})")
-    else:
-        txt += "; no pooled estimate"
-    return txt + "."
+@dataclass(frozen=True)
+class _Texts:
+    """The text of every entry before placing: label lines, cells, column headers and columns."""
+
+    entries: tuple[ForestEntry, ...]
+    lines: list[list[str]]
+    cells: list[dict[str, str]]
+    headers: Mapping[str, str]
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    label_chars: int
 
 
-def forest_plot(stratum, **kwargs):
-    """The plotnine forest plot of ``stratum``; returns ``(ggplot, layout)``. Keyword arguments go to
-    :func:`forest_layout` (``subgroup``, ``xlim``, ``wrap``, ``panel_width``)."""
-    from plotnine import (aes, arrow, coord_cartesian, geom_point, geom_polygon, geom_segment, geom_text, ggplot,
-                          scale_x_continuous, scale_y_continuous, theme, theme_void, element_rect)
+def _texts(stratum, subgroup: str | None, fmt: ValueFormat, columns: Sequence[str], wrap: int) -> _Texts:
+    level = int(round(stratum.level * 100))
+    left, right = _columns_of(columns)
+    entries = forest_entries(stratum, subgroup)
+    lines = [_wrap(entry_label(e, subgroup, level), wrap) for e in entries]
+    cells = [entry_cells(e, fmt, left + right) for e in entries]
+    # n, events and weight only when some row has them (a fit without counts, rows that are not pooled)
+    right = tuple(c for c in right if c not in ("n", "events", "weight") or any(cell.get(c) for cell in cells))
+    label_chars = max([len(x) for e, ls in zip(entries, lines) if e.kind not in NOTE_KINDS for x in ls] + [5])
+    return _Texts(entries, lines, cells, {**COLUMN_HEADERS, "estimate": fmt.header(level)}, left, right, label_chars)
 
-    lay = forest_layout(stratum, **kwargs)
+
+def _draw_header(canvas: _Canvas, grid: _Grid, text: _Texts, top: float) -> None:
+    yh = top - 0.5 * LINE_IN
+    canvas.text(X_LABEL, yh, "Study", weight="bold")
+    for c in text.left:
+        canvas.text(grid.anchors[c], yh, text.headers[c], weight="bold")
+    for c in text.right:
+        canvas.text(grid.anchors[c], yh, text.headers[c], ha="right", weight="bold")
+    canvas.segment(X_LABEL, grid.width - 0.2, top - 1.1 * LINE_IN, top - 1.1 * LINE_IN, color="#888888", size=0.4)
+
+
+def _draw_body(canvas: _Canvas, axis: Axis, grid: _Grid, text: _Texts, lines, rows: pd.DataFrame,
+               y: float) -> tuple[list[dict], list[dict], float]:
+    """Every entry from ``y`` down: its label lines, its cells and its interval, marker or diamond.
+    Returns the drawn rows, the diamonds and the ``y`` below the last entry."""
+    wmax = float(np.nanmax(rows["weight"].to_numpy(float))) if len(rows) and rows["weight"].notna().any() else np.nan
+    out_rows, diamonds = [], []
+    for e, ls, cell in zip(text.entries, lines, text.cells):
+        yv = y - 0.5 * LINE_IN
+        for j, line in enumerate(ls):
+            indent = 0.1 if e.kind in NOTE_KINDS else (0.12 if j and e.kind == "row" else 0.0)
+            canvas.text(X_LABEL + indent, yv - j * LINE_IN, line, **_label_style(e.kind))
+        for c in text.left:
+            canvas.text(grid.anchors[c], yv, cell.get(c, ""))
+        for c in text.right:
+            canvas.text(grid.anchors[c], yv, cell.get(c, ""), ha="right",
+                        weight="bold" if e.kind == "diamond" else "normal",
+                        color="#444444" if e.kind == "pi" else "#1a1a1a")
+        if e.kind == "row":
+            out_rows.append(_draw_row(canvas, axis, e.row, yv, wmax))
+        elif e.kind in ("diamond", "group_diamond"):
+            diamonds.append(_draw_diamond(canvas, axis, e, yv))
+        elif e.kind == "pi":
+            _draw_pi(canvas, axis, e.pred, yv)
+        y -= len(ls) * LINE_IN
+    return out_rows, diamonds, y
+
+
+def _draw_legend(canvas: _Canvas, lines: list[str], y: float) -> None:
+    for line in lines:
+        canvas.text(X_LABEL, y, line, size=SMALL, color="#444444")
+        y -= LINE_IN * 0.95
+
+
+def _draw(lay: ForestLayout):
+    """The plotnine plot of a layout: every element at its position in inches on a blank canvas."""
+    from plotnine import (aes, arrow, coord_cartesian, element_rect, geom_point, geom_polygon, geom_segment,
+                          geom_text, ggplot, scale_size_identity, scale_x_continuous, scale_y_continuous, theme,
+                          theme_void)
+
     p = ggplot() + theme_void() + theme(figure_size=(lay.width, lay.height),
                                         plot_background=element_rect(fill="white", color="white"),
                                         plot_margin=0)
@@ -396,16 +423,44 @@ def forest_plot(stratum, **kwargs):
     if len(marks):
         for (shape, fill, color), part in marks.groupby(["shape", "fill", "color"], sort=True):
             p += geom_point(aes("x", "y", size="size"), data=part, shape=shape, fill=fill, color=color, stroke=STROKE)
-        from plotnine import scale_size_identity
         p += scale_size_identity()
-    t = lay.texts
-    for (ha, weight, size, color), part in t.groupby(["ha", "fontweight", "size", "color"], sort=True):
+    for (ha, weight, size, color), part in lay.texts.groupby(["ha", "fontweight", "size", "color"], sort=True):
         p += geom_text(aes("x", "y", label="label"), data=part, ha=ha, va="center", fontweight=weight, size=size,
                        color=color, family="DejaVu Sans")
     p += scale_x_continuous(limits=(0, lay.width), expand=(0, 0))
     p += scale_y_continuous(limits=(0, lay.height), expand=(0, 0))
     p += coord_cartesian(xlim=(0, lay.width), ylim=(0, lay.height), expand=False)
-    return p, lay
+    return p
+
+
+def forest_plot(data, *, labels: Sequence[str] | Mapping[str, str] | None = None, measure: str | None = None,
+                n=None, events=None, year=None, design=None, title: str = "", **options) -> Figure:
+    """The forest plot of a stratum or of a fitted model, as a :class:`netevidence.plots.Figure`
+    (``.save(path)``, ``.alt``, ``.layout``).
+
+    ``data``: a :class:`netevidence.specs.Stratum` (``labels``: study id -> label) or a
+    :class:`netevidence.pooling.PoolResult`, as metafor's ``forest(res)``: ``labels`` then lists one label
+    per study (default "Study 1", ...), ``measure`` (e.g. ``"PLO"``, ``"HR"``) sets the back-transform
+    and the axis, and ``n``, ``events``, ``year``, ``design`` fill those columns (see
+    :func:`netevidence.plots.forest_rows.stratum_from_result`). Other keyword arguments go to
+    :func:`forest_layout` (``subgroup``, ``xlim``, ``ticks``, ``scale``, ``favours``, ``columns``,
+    ``sort``, ``wrap``, ``panel_width``)."""
+    if isinstance(data, PoolResult):
+        if isinstance(labels, Mapping):
+            raise TypeError("forest_plot(res): labels is a list with one label per study, in the order of the fit")
+        data = stratum_from_result(data, labels=labels, measure=measure, n=n, events=events, year=year,
+                                   design=design, title=title)
+        labels = None
+    else:
+        given = {k: v for k, v in (("measure", measure), ("n", n), ("events", events), ("year", year),
+                                   ("design", design)) if v is not None}
+        if given:
+            raise TypeError(f"forest_plot(stratum): {', '.join(given)} come from the stratum; they are only for "
+                            "a PoolResult")
+        if labels is not None and not isinstance(labels, Mapping):
+            raise TypeError("forest_plot(stratum): labels maps study ids to labels, e.g. {'netter-1': 'NETTER-1'}")
+    lay = forest_layout(data, labels=labels, **options)
+    return Figure(plot=_draw(lay), width=lay.width, height=lay.height, alt=lay.alt, layout=lay)
 
 
 def _markers(lay: ForestLayout) -> pd.DataFrame:

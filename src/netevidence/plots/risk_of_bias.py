@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..records.appraisal_tools import LEVELS, TOOLS
+from .figure import Figure
 from .layout import CHAR_IN, FONT, SMALL
 
 LEVEL_COLOURS: Mapping[str, str] = MappingProxyType({
@@ -68,8 +69,8 @@ def _level_legend(tool_id: str, terms: Sequence[str]) -> list[tuple[str, str]]:
     return [(lvl, " / ".join(by_level[lvl])) for lvl in LEVELS if lvl in by_level]
 
 
-def traffic_light_plot(table: pd.DataFrame, *, title: str = ""):
-    """The traffic-light plot of one tool's assessments; returns ``(ggplot, width, height, alt)``."""
+def traffic_light_plot(table: pd.DataFrame, *, title: str = "") -> Figure:
+    """The traffic-light plot of one tool's assessments; returns a :class:`netevidence.plots.Figure`."""
     from plotnine import aes, annotate, coord_cartesian, geom_point, geom_text, ggplot, theme, theme_void
 
     tool_id = _one_tool(table)
@@ -149,7 +150,7 @@ def traffic_light_plot(table: pd.DataFrame, *, title: str = ""):
     counts = dots.iloc[-n_rows:]["level"].value_counts()
     alt = (f"Traffic-light plot of {tool.name} for {n_rows} assessment(s) over {n_cols} domains; overall: "
            + ", ".join(f"{counts[lv]} {lv.replace('_', ' ')}" for lv in LEVELS if lv in counts) + ".")
-    return p, width, height, alt
+    return Figure(plot=p, width=width, height=height, alt=alt)
 
 
 def summary_frame(table: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -172,8 +173,8 @@ def summary_frame(table: pd.DataFrame, weights: Mapping[str, float] | None = Non
     return out.sort_values(["domain_label", "level"]).reset_index(drop=True)
 
 
-def summary_plot(table: pd.DataFrame, *, weights: Mapping[str, float] | None = None, title: str = ""):
-    """The (weighted) summary bar plot of one tool; returns ``(ggplot, width, height, alt)``."""
+def summary_plot(table: pd.DataFrame, *, weights: Mapping[str, float] | None = None, title: str = "") -> Figure:
+    """The (weighted) summary bar plot of one tool; returns a :class:`netevidence.plots.Figure`."""
     from plotnine import (aes, coord_flip, element_blank, element_text, geom_col, ggplot, guide_legend, guides, labs,
                           scale_fill_manual, scale_y_continuous, theme, theme_bw)
 
@@ -203,7 +204,7 @@ def summary_plot(table: pd.DataFrame, *, weights: Mapping[str, float] | None = N
     alt = (f"Summary bar plot of {tool.name} over {n_studies} assessment(s); overall: "
            + ", ".join(f"{row.share:.0%} {str(row.level).replace('_', ' ')}"
                        for row in overall.itertuples() if row.share > 0) + ".")
-    return p, width, height, alt
+    return Figure(plot=p, width=width, height=height, alt=alt)
 
 
 FOREST_COLUMN_IN = 0.6  # width of the risk-of-bias column appended to a forest plot

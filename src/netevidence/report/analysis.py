@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from pathlib import Path
@@ -16,6 +17,7 @@ from ..evidence import EvidenceBase
 from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
                      traffic_light_plot, with_risk_of_bias_column)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
+from ..plots.forest_text import ValueFormat
 from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
@@ -79,6 +81,11 @@ def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -
             "width": int(round(width * 110)), "height": int(round(height * 110))}
 
 
+def _saved(figure, stem: Path, rel: str) -> dict[str, Any]:
+    """Save a :class:`netevidence.plots.Figure` under ``stem`` and describe it for the page."""
+    return _figure(figure.plot, stem, figure.width, figure.height, figure.alt, rel)
+
+
 VARIANCE_LABELS = {"ci": "variance: reported CI", "ci_loglog": "variance: reported CI",
                    "greenwood": "variance: Greenwood, reconstructed data", "n_at_risk": "variance: Peto, number at risk",
                    "n_no_censoring": "variance: study size, no censoring assumed",
@@ -97,98 +104,133 @@ def _pred_text(pred, scale: str) -> str:
     return fmt_ci(pred.pred, pred.ci_low, pred.ci_high, scale)
 
 
+def _row_text(evidence: EvidenceBase, spec: AnalysisSpec, st, r: dict, fmt: ValueFormat) -> dict[str, Any]:
+    """One row of a stratum's table on the page, as the forest plot writes it."""
+    return {
+        "label": r["label"], "detail": r["detail"], "group": _modality_name(r["group"])
+        if spec.subgroup == "modality" and r["group"] else r["group"],
+        "role": ("pooled" if st.fit is not None else "study estimate, not pooled")
+        if r["role"] == "study" else ROLE_TEXT.get(r["role"], r["role"]),
+        "study_id": r["study_id"], "n": _int(r["n"]), "events": _int(r["events"]),
+        "estimate": fmt.ci(r["value"], r["low"], r["high"]),
+        "variance": variance_label(r) if r["role"] == "study" else "",
+        "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
+        "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
+        "where": record_location(evidence, r),
+        "rob": _rob_text(r.get("risk_of_bias")), "rob_level": _clean(r.get("risk_of_bias")) or "none",
+    }
+
+
+def _interval(fmt: ValueFormat, lo: float, hi: float) -> str:
+    return f"[{fmt.value(lo)}, {fmt.value(hi)}]"
+
+
+def _pooled_text(st, fmt: ValueFormat) -> dict[str, Any] | None:
+    """The pooled model of a stratum as the page prints it (None when nothing is pooled)."""
+    if st.fit is None:
+        return None
+    f, p = st.fit, st.prediction
+    return {
+        "model": "equal-effects" if f.method == "EE" else f"random-effects ({f.method})",
+        "k": f.k, "estimate": fmt.ci(p.pred, p.ci_low, p.ci_high), "pi": _interval(fmt, p.pi_low, p.pi_high),
+        "heterogeneity": f"τ² = {f.tau2:.4f}; I² = {f.i2:.1f}%; H² = {f.h2:.2f}; Q({f.q_df}) = {f.q:.2f}, "
+                         f"p {fmt_p(f.q_pval)}",
+        "test": f"{'z' if f.ci == 'z' else 't'} = {f.statistic:.2f}, p {fmt_p(f.pval)}",
+        "values": {"estimate": p.pred, "ci_low": p.ci_low, "ci_high": p.ci_high, "pi_low": p.pi_low,
+                   "pi_high": p.pi_high, "tau2": f.tau2, "i2": f.i2, "q": f.q},
+    }
+
+
+def _bayes_text(st, fmt: ValueFormat) -> dict[str, Any] | None:
+    if st.bayes is None or st.fit is None:
+        return None
+    b, r = st.bayes, st.bayes.result
+    return {"model": f"Bayesian ({r.tau_prior} prior on τ)", "k": r.k,
+            "estimate": fmt.ci(b.estimate, b.ci_low, b.ci_high), "pi": _interval(fmt, b.pi_low, b.pi_high),
+            "heterogeneity": f"τ median {r.tau_median:.3f} [{r.tau_ci_low:.3f}, {r.tau_ci_high:.3f}]"}
+
+
+def _subgroup_texts(spec: AnalysisSpec, st, fmt: ValueFormat) -> tuple[list[dict[str, Any]], str | None]:
+    """Each subgroup's estimate and heterogeneity, and the test for subgroup differences when shown."""
+    if st.subgroups is None:
+        return [], None
+    s = st.subgroups
+    out = []
+    for lev, k, fit in zip(s.levels, s.k, s.fits):
+        pr = fit.predict(st.transf)
+        out.append({"group": _modality_name(lev) if spec.subgroup == "modality" else str(lev),
+                    "k": int(k), "estimate": fmt.ci(pr.pred, pr.ci_low, pr.ci_high),
+                    "values": {"estimate": pr.pred, "ci_low": pr.ci_low, "ci_high": pr.ci_high,
+                               "tau2": fit.tau2, "i2": fit.i2},
+                    "heterogeneity": (f"τ² = {fit.tau2:.4f}; I² = {fit.i2:.1f}%; Q({fit.q_df}) = "
+                                      f"{fit.q:.2f}" if k > 1 else "single study")})
+    test = f"Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}" if st.subgroup_test else None
+    return out, test
+
+
+def _finite(x) -> bool:
+    return x is not None and np.isfinite(x)
+
+
+def _sensitivity_texts(st, fmt: ValueFormat) -> list[dict[str, Any]]:
+    out = []
+    for r in st.sensitivity.to_dict("records"):
+        est = r.get("estimate")
+        out.append({"analysis": r["analysis"], "k": _clean(r.get("k")),
+                    "estimate": fmt.ci(est, r.get("ci_low", np.nan), r.get("ci_high", np.nan)) if _finite(est) else "",
+                    "tau2": f"{r['tau2']:.4f}" if _finite(r.get("tau2", np.nan)) else "",
+                    "i2": f"{r['i2']:.1f}%" if _finite(r.get("i2", np.nan)) else "",
+                    "note": r.get("note") if isinstance(r.get("note"), str) else ""})
+    return out
+
+
+def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
+    if "forest" not in spec.plots:
+        return None
+    try:
+        figure = forest_plot(st, subgroup=spec.subgroup, **spec.forest.plot_options())
+    except ValueError as exc:   # an axis option that does not fit this stratum's scale
+        raise ValueError(f"analysis {spec.id!r}, stratum {st.title!r}: forest: {exc}") from None
+    plot, width, alt = with_risk_of_bias_column(figure.plot, figure.layout, st.rows)  # robvis's column beside it
+    return _saved(dataclasses.replace(figure, plot=plot, width=width, alt=alt), stem, img_rel)
+
+
+def _funnel_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
+    if st.funnel is None:
+        return None
+    labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
+    title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
+    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title), stem, img_rel)
+
+
+def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img_dir: Path,
+                  img_rel: str) -> dict[str, Any]:
+    """The content of one stratum's section: its figures and every table, formatted."""
+    fmt = ValueFormat(st.scale, percent=spec.forest.scale == "percent")
+    subgroups, subgroup_test = _subgroup_texts(spec, st, fmt)
+    return {"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
+            "k": st.k, "figure": _forest_figure(spec, st, img_dir / f"{spec.id}-{i}-forest", img_rel),
+            "rows": [_row_text(evidence, spec, st, r, fmt) for r in st.rows.to_dict("records")],
+            "pooled": _pooled_text(st, fmt), "subgroups": subgroups, "subgroup_test": subgroup_test,
+            "sensitivity": _sensitivity_texts(st, fmt),
+            "funnel": _funnel_figure(spec, st, img_dir / f"{spec.id}-{i}-funnel", img_rel),
+            "cumulative": _cumulative(evidence, st), "notes": list(st.notes), "bayes": _bayes_text(st, fmt),
+            "certainty": _certainty(st.certainty),
+            "comparisons": [comparison_text(c) for c in published_comparisons(evidence, st)]}
+
+
 def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path, img_rel: str) -> dict[str, Any]:
     """Run ``spec``, write its images into ``img_dir`` and return the page content."""
     result = run_spec(evidence, spec)
     img_dir.mkdir(parents=True, exist_ok=True)
     downloads = [{"name": p.name, "href": f"{img_rel}/{p.name}"}
                  for p in export_analysis(result, img_dir, prefix=f"{spec.id}-")]
-    strata = []
-    summary = []
-    used_studies: set[str] = set()
-    pooled_studies: set[str] = set()
-    for i, st in enumerate(result.strata, start=1):
-        stem = img_dir / f"{spec.id}-{i}-forest"
-        plot, lay = forest_plot(st, subgroup=spec.subgroup)
-        fig = None
-        if "forest" in spec.plots:
-            plot, width, alt = with_risk_of_bias_column(plot, lay, st.rows)  # robvis's column beside the forest
-            fig = _figure(plot, stem, width, lay.height, alt, img_rel)
-        rows = []
-        for r in st.rows.to_dict("records"):
-            used_studies.add(r["study_id"])
-            rows.append({
-                "label": r["label"], "detail": r["detail"], "group": _modality_name(r["group"])
-                if spec.subgroup == "modality" and r["group"] else r["group"],
-                "role": ("pooled" if st.fit is not None else "study estimate, not pooled")
-                if r["role"] == "study" else ROLE_TEXT.get(r["role"], r["role"]),
-                "study_id": r["study_id"], "n": _int(r["n"]), "events": _int(r["events"]),
-                "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
-                "variance": variance_label(r) if r["role"] == "study" else "",
-                "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
-                "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
-                "where": record_location(evidence, r),
-                "rob": _rob_text(r.get("risk_of_bias")), "rob_level": _clean(r.get("risk_of_bias")) or "none",
-            })
-        pooled = None
-        if st.fit is not None:
-            f, p = st.fit, st.prediction
-            pooled = {
-                "model": "equal-effects" if f.method == "EE" else f"random-effects ({f.method})",
-                "k": f.k, "estimate": _pred_text(p, st.scale),
-                "pi": f"[{fmt_ci(p.pi_low, np.nan, np.nan, st.scale)}, {fmt_ci(p.pi_high, np.nan, np.nan, st.scale)}]",
-                "heterogeneity": f"τ² = {f.tau2:.4f}; I² = {f.i2:.1f}%; H² = {f.h2:.2f}; Q({f.q_df}) = {f.q:.2f}, "
-                                 f"p {fmt_p(f.q_pval)}",
-                "test": f"{'z' if f.ci == 'z' else 't'} = {f.statistic:.2f}, p {fmt_p(f.pval)}",
-                "values": {"estimate": p.pred, "ci_low": p.ci_low, "ci_high": p.ci_high, "pi_low": p.pi_low,
-                           "pi_high": p.pi_high, "tau2": f.tau2, "i2": f.i2, "q": f.q},
-            }
-        bayes = None
-        if st.bayes is not None and st.fit is not None:
-            b, r = st.bayes, st.bayes.result
-            bayes = {"model": f"Bayesian ({r.tau_prior} prior on τ)", "k": r.k,
-                     "estimate": fmt_ci(b.estimate, b.ci_low, b.ci_high, st.scale),
-                     "pi": f"[{fmt_ci(b.pi_low, np.nan, np.nan, st.scale)}, {fmt_ci(b.pi_high, np.nan, np.nan, st.scale)}]",
-                     "heterogeneity": f"τ median {r.tau_median:.3f} [{r.tau_ci_low:.3f}, {r.tau_ci_high:.3f}]"}
-        subgroups = []
-        subgroup_test = None
-        if st.subgroups is not None:
-            s = st.subgroups
-            for lev, k, fit in zip(s.levels, s.k, s.fits):
-                pr = fit.predict(st.transf)
-                subgroups.append({"group": _modality_name(lev) if spec.subgroup == "modality" else str(lev),
-                                  "k": int(k), "estimate": _pred_text(pr, st.scale),
-                                  "values": {"estimate": pr.pred, "ci_low": pr.ci_low, "ci_high": pr.ci_high,
-                                             "tau2": fit.tau2, "i2": fit.i2},
-                                  "heterogeneity": (f"τ² = {fit.tau2:.4f}; I² = {fit.i2:.1f}%; Q({fit.q_df}) = "
-                                                    f"{fit.q:.2f}" if k > 1 else "single study")})
-            if st.subgroup_test:
-                subgroup_test = f"Q({s.q_between_df}) = {s.q_between:.2f}, p {fmt_p(s.q_between_pval)}"
-        sens = []
-        for r in st.sensitivity.to_dict("records"):
-            est = r.get("estimate")
-            sens.append({"analysis": r["analysis"], "k": _clean(r.get("k")),
-                         "estimate": fmt_ci(est, r.get("ci_low", np.nan), r.get("ci_high", np.nan), st.scale)
-                         if est is not None and np.isfinite(est) else "",
-                         "tau2": f"{r['tau2']:.4f}" if r.get("tau2") is not None and np.isfinite(r.get("tau2", np.nan)) else "",
-                         "i2": f"{r['i2']:.1f}%" if r.get("i2") is not None and np.isfinite(r.get("i2", np.nan)) else "",
-                         "note": r.get("note") if isinstance(r.get("note"), str) else ""})
-        funnel = None
-        if st.funnel is not None:
-            labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
-            title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
-            fp, w, h, alt = funnel_plot(st.funnel, labels, measure=st.measure, title=title)
-            funnel = _figure(fp, img_dir / f"{spec.id}-{i}-funnel", w, h, alt, img_rel)
-        comparisons = [comparison_text(c) for c in published_comparisons(evidence, st)]
-        if st.fit is not None:
-            pooled_studies.update(st.rows.loc[st.rows["role"] == "study", "study_id"])
-        strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
-                       "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
-                       "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
-                       "cumulative": _cumulative(evidence, st),
-                       "notes": list(st.notes), "bayes": bayes, "certainty": _certainty(st.certainty),
-                       "comparisons": comparisons})
-        summary.extend(_summary_rows(spec, st, i))
+    strata = [_stratum_page(evidence, spec, st, i, img_dir=img_dir, img_rel=img_rel)
+              for i, st in enumerate(result.strata, start=1)]
+    summary = [row for i, st in enumerate(result.strata, start=1) for row in _summary_rows(spec, st, i)]
+    used_studies = {sid for st in result.strata for sid in st.rows["study_id"]}
+    pooled_studies = {sid for st in result.strata if st.fit is not None
+                      for sid in st.rows.loc[st.rows["role"] == "study", "study_id"]}
     exclusions = []
     for r in result.exclusions.to_dict("records"):
         exclusions.append({
@@ -276,11 +318,11 @@ def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Pa
     table = table[table["study_id"].isin(studies)]
     out = []
     for j, (tool, rows) in enumerate(table.groupby("tool", sort=True), start=1):
-        tp, w, h, alt = traffic_light_plot(rows, title=spec.title)
-        sp, sw, sh, salt = risk_of_bias_summary_plot(rows, weights=mean_w, title=spec.title)
+        traffic = traffic_light_plot(rows, title=spec.title)
+        summary = risk_of_bias_summary_plot(rows, weights=mean_w, title=spec.title)
         out.append({"tool": str(rows["tool_name"].iloc[0]),
-                    "traffic": _figure(tp, img_dir / f"{spec.id}-rob-{j}", w, h, alt, img_rel),
-                    "summary": _figure(sp, img_dir / f"{spec.id}-rob-{j}-summary", sw, sh, salt, img_rel),
+                    "traffic": _saved(traffic, img_dir / f"{spec.id}-rob-{j}", img_rel),
+                    "summary": _saved(summary, img_dir / f"{spec.id}-rob-{j}-summary", img_rel),
                     "weighted": mean_w is not None, "missing": []})
     assessed = set(table["study_id"])
     missing = [sid for sid in studies if sid not in assessed]

@@ -45,7 +45,7 @@ def _unknown_key(path: tuple) -> str:
 
 
 def _check_studies(parsed, spec: AnalysisSpec, known: Iterable[str]) -> list[str]:
-    """Study ids in ``select.studies`` and ``select.exclude_studies`` that no record has."""
+    """Study ids in ``select.studies``, ``select.exclude_studies`` and ``forest.labels`` that no record has."""
     known = sorted(set(known))
     lines = []
     for name in ("studies", "exclude_studies"):
@@ -55,6 +55,12 @@ def _check_studies(parsed, spec: AnalysisSpec, known: Iterable[str]) -> list[str
                 lines.append(f"{parsed.file}:{pos.line}:{pos.column}: select.{name}[{i}]: no study has the id "
                              f"{sid!r}{did_you_mean(sid, known)}. Fix: use the id of a record in the evidence "
                              "directory (its file name)")
+    for sid in spec.forest.labels:
+        if sid not in known:
+            pos = parsed.locate(("forest", "labels", sid), key=True)
+            lines.append(f"{parsed.file}:{pos.line}:{pos.column}: forest.labels.{sid}: no study has the id "
+                         f"{sid!r}{did_you_mean(sid, known)}. Fix: key each label by the id of a record in the "
+                         "evidence directory (its file name)")
     return lines
 
 
@@ -62,8 +68,9 @@ def load_spec(path: str | Path, *, studies: Iterable[str] | None = None) -> Anal
     """Read and validate one specification; any problem raises ``ValueError`` naming file:line:column.
 
     ``studies``: the ids of the records the specification will run on; a study it names in
-    ``select.studies`` or ``select.exclude_studies`` that is not among them is an error (with the closest
-    id), so that a misspelt exclusion cannot silently fail to exclude."""
+    ``select.studies``, ``select.exclude_studies`` or ``forest.labels`` that is not among them is an error
+    (with the closest id), so that a misspelt exclusion cannot silently fail to exclude and a misspelt
+    label cannot silently be ignored."""
     path = Path(path)
     try:
         parsed = parse_yaml_file(path)

@@ -32,8 +32,9 @@ from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survi
 from .landmark import landmark_rung_subsets
 from .medians import medians_note, stratum_medians
 from .proportions import exact_study_intervals, stratum_proportions
+from .forest import order_rows, relabel
 from .schema import PROPORTION_MEASURES, AnalysisSpec
-from .selection import _none, same_patients, select_rows
+from .selection import none_if_missing, same_patients, select_rows
 
 SHOWN_ROLES = ("study", "shown", "umbrella")
 ROW_COLUMNS = (
@@ -41,6 +42,7 @@ ROW_COLUMNS = (
     "high", "yi", "vi", "weight", "measure", "statistic", "source", "location", "source_kind", "verified",
     "file", "line", "reason", "row",
 )
+DISPLAY_COLUMNS = ("year", "design")  # shown as extra forest columns when the spec asks (forest.columns)
 APPRAISAL_COLUMNS = ("risk_of_bias",)  # the shared risk-of-bias level of the row's study (or None)
 RATIO_MEASURES = frozenset({"HR", "OR", "RR"})
 
@@ -84,6 +86,7 @@ class Stratum:
     certainty: Certainty | None = None
     subgroup_test: bool = True   # False: the test for subgroup differences is not shown (see ``notes``)
     comparison: tuple[str, str] | None = None   # (arm, comparator) labels when every row compares the same arms
+    study_ci: str = "model"   # how the study intervals of proportions were computed: model or exact
 
     @property
     def k(self) -> int:
@@ -138,30 +141,30 @@ class AnalysisResult:
 
 
 def _fmt_time(t, unit) -> str:
-    if _none(t) is None:
+    if none_if_missing(t) is None:
         return ""
     t = float(t)
     txt = f"{t:g}"
-    unit = _none(unit) or ""
+    unit = none_if_missing(unit) or ""
     return f"{txt} {unit[:-1] if txt == '1' and unit.endswith('s') else unit}".strip()
 
 
 def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str]) -> str:
     parts = []
-    arm, comp = _none(row["arm"]), _none(row["comparator"])
+    arm, comp = none_if_missing(row["arm"]), none_if_missing(row["comparator"])
     if arm and ("arm" in varying or "comparator" in varying):
         parts.append(f"{arm} vs {comp}" if comp else arm)
     for col in ("qualifier", "subgroup", "data_cut"):
-        if col in varying and _none(row[col]):
+        if col in varying and none_if_missing(row[col]):
             parts.append(str(row[col]).replace("-", " ") if col == "qualifier" else str(row[col]))
     if "statistic" in varying and row["statistic"] in ("hazard_ratio", "odds_ratio"):
         parts.append(str(row["statistic"]).replace("_", " "))
-    if "time" in varying and _none(row["time"]) is not None:
+    if "time" in varying and none_if_missing(row["time"]) is not None:
         parts.append(f"at {_fmt_time(row['time'], row['time_unit'])}")
     if row["statistic"] in ("median_of_studies", "range"):
         parts.append("median of studies" if row["statistic"] == "median_of_studies" else "range of studies")
     elif row["aggregation"] == "pooled":
-        k = _none(row.get("k"))
+        k = none_if_missing(row.get("k"))
         parts.append(f"pooled, k={int(k)}" if k is not None else "pooled")
     elif row["aggregation"] == "unspecified":
         parts.append("summary, method not stated")
@@ -191,7 +194,7 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
         elif col == "time":
             unit = None
             if frame is not None and len(frame):
-                unit = _none(frame["time_unit"].iloc[0])
+                unit = none_if_missing(frame["time_unit"].iloc[0])
             out.append(f"at {_fmt_time(val, unit)}")
         elif col == "modality":
             out.append(vocabulary.modality_label(val))
@@ -253,52 +256,70 @@ def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None,
     return pd.DataFrame(out)
 
 
-def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
-                   risk_of_bias: pd.DataFrame | None = None) -> Stratum:
-    level = spec.model.level
-    notes: list[str] = []
-    shown = frame[frame["role"].isin(SHOWN_ROLES)].copy()
-    endpoint = dict(key).get("endpoint") or (spec.select.endpoints[0] if len(spec.select.endpoints) == 1 else None)
-    levels = study_risk_levels(risk_of_bias, endpoint) if risk_of_bias is not None else {}
-    shown["risk_of_bias"] = shown["study_id"].map(lambda s: levels.get(s))
+def _check_scale(spec: AnalysisSpec, key, frame: pd.DataFrame, shown: pd.DataFrame) -> tuple[str, str | None]:
+    """The stratum's reporting scale and pooled measure; rows on two scales or pooled rows of two measures
+    are an error naming the analysis and the stratum."""
     scales = sorted(set(shown["scale"]))
     if len(scales) > 1:
         raise ValueError(f"analysis {spec.id!r}, stratum {_stratum_title(key, frame)!r}: rows on different scales "
                          f"({', '.join(scales)}); select one statistic family or stratify by statistic")
-    scale = scales[0] if scales else "proportion"
     measures = sorted(set(shown.loc[shown["role"] == "study", "measure"].dropna()))
     if len(measures) > 1:
         raise ValueError(f"analysis {spec.id!r}, stratum {_stratum_title(key, frame)!r}: pooled rows mix the measures "
                          f"{', '.join(measures)}; stratify by statistic")
-    measure = measures[0] if measures else None
-    n_arr = shown.loc[shown["role"] == "study", "n"].astype(float).to_numpy()
-    transf = _transform(measure, n_arr) if measure else None
+    return (scales[0] if scales else "proportion"), (measures[0] if measures else None)
 
-    varying = {c for c in ("arm", "comparator", "qualifier", "subgroup", "data_cut", "time", "statistic")
-               if shown[c].map(_none).nunique(dropna=False) > 1}
-    shown["label"] = shown["study_name"].astype(str)
-    title = _stratum_title(key, frame)
-    pairs = {(r["study_id"], _none(r["arm"]), _none(r["comparator"])) for r in shown.to_dict("records")}
+
+def _comparison(shown: pd.DataFrame, arm_labels) -> tuple[tuple[str, str] | None, str]:
+    """(arm, comparator) labels when every row compares the same two arms, and the title suffix naming
+    them when the rows come from one study."""
+    varying = _varying(shown)
+    pairs = {(r["study_id"], none_if_missing(r["arm"]), none_if_missing(r["comparator"])) for r in shown.to_dict("records")}
     arm_pairs = {(a, c) for _, a, c in pairs}
     comparison = None
     if len(arm_pairs) == 1 and all(next(iter(arm_pairs))):
         sid, arm, comp = sorted(pairs)[0]
         comparison = (arm_labels.get((sid, arm), arm), arm_labels.get((sid, comp), comp))
+    suffix = ""
     if len(pairs) == 1 and not {"arm", "comparator"} & varying:
         sid, arm, comp = next(iter(pairs))
         if arm and comp:
-            title += f": {arm_labels.get((sid, arm), arm)} vs {arm_labels.get((sid, comp), comp)}"
+            suffix = f": {arm_labels.get((sid, arm), arm)} vs {arm_labels.get((sid, comp), comp)}"
+    return comparison, suffix
+
+
+def _varying(shown: pd.DataFrame) -> set[str]:
+    return {c for c in ("arm", "comparator", "qualifier", "subgroup", "data_cut", "time", "statistic")
+            if shown[c].map(none_if_missing).nunique(dropna=False) > 1}
+
+
+def _display_rows(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
+                  risk_of_bias: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows a stratum shows, with their label, detail, subgroup, block, year and risk of bias, in the
+    default order (block, subgroup, role, year, label)."""
+    shown = frame[frame["role"].isin(SHOWN_ROLES)].copy()
+    endpoint = dict(key).get("endpoint") or (spec.select.endpoints[0] if len(spec.select.endpoints) == 1 else None)
+    levels = study_risk_levels(risk_of_bias, endpoint) if risk_of_bias is not None else {}
+    shown["risk_of_bias"] = shown["study_id"].map(lambda s: levels.get(s))
+    varying = _varying(shown)
+    shown["label"] = shown["study_name"].astype(str)
     shown["detail"] = [_detail(r, varying, arm_labels) for r in shown.to_dict("records")]
-    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if _none(v) is None else str(v))
+    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if none_if_missing(v) is None else str(v))
                       if spec.subgroup else "")
     shown["block"] = np.where(shown["role"] == "umbrella", "published", "studies")
-    shown["year_sort"] = shown["study_id"].map(lambda s: evidence_years.get(s) or 9999)
+    shown["year"] = shown["study_id"].map(lambda s: evidence_years.get(s))
+    shown["year_sort"] = shown["year"].map(lambda y: y or 9999)
     shown["role_sort"] = shown["role"].map({"study": 0, "shown": 1, "umbrella": 2})
     shown["block_sort"] = (shown["block"] == "published").astype(int)
     shown = shown.sort_values(["block_sort", "group", "role_sort", "year_sort", "label", "row"], kind="stable")
-    shown = shown.reset_index(drop=True)
+    return shown.reset_index(drop=True)
 
-    # study CIs of pooled rows, from yi and vi through the back-transform
+
+def _study_intervals(spec: AnalysisSpec, shown: pd.DataFrame, measure: str | None, transf) -> tuple[pd.DataFrame, list[str]]:
+    """``shown`` with ``value``, ``low`` and ``high`` on the reporting scale: pooled rows from yi and vi
+    through the back-transform, or their exact Clopper-Pearson intervals (``model.study_ci: exact``,
+    proportions); other rows as reported. Returns the rows and the notes."""
+    level = spec.model.level
     z = float(norm.isf((1 - level) / 2))
     pooled_mask = (shown["role"] == "study").to_numpy()
     yi = shown["yi"].astype(float).to_numpy()
@@ -312,96 +333,133 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         low[pooled_mask] = np.minimum(a, b)
         high[pooled_mask] = np.maximum(a, b)
         val[pooled_mask] = transf(yi[pooled_mask])
+    notes = []
     if spec.model.study_ci == "exact" and measure in PROPORTION_MEASURES:
         cp_low, cp_high = exact_study_intervals(shown, pooled_mask, level)
         has = ~np.isnan(cp_low)
         low[has], high[has] = cp_low[has], cp_high[has]
         if has.any():
             notes.append("study intervals are exact (Clopper-Pearson)")
-    shown["value"], shown["low"], shown["high"] = val, low, high
-    shown["weight"] = np.nan
+    out = shown.copy()
+    out["value"], out["low"], out["high"] = val, low, high
+    out["weight"] = np.nan
+    return out, notes
 
-    pooled = shown[pooled_mask]
+
+def _pool_stratum(spec: AnalysisSpec, pooled: pd.DataFrame, transf) -> tuple[PoolResult | None, Prediction | None, list[str]]:
+    """The stratum's pooled fit and its back-transformed prediction (None when nothing is pooled), with
+    the notes that say why not."""
     k = len(pooled)
-    fit = prediction = None
     if not spec.model.pool:
-        notes.append("pooling is switched off for this analysis (rows of the same patients or of one trial); "
-                     "the rows are shown side by side")
-    elif k >= spec.model.min_studies:
+        return None, None, ["pooling is switched off for this analysis (rows of the same patients or of one trial); "
+                            "the rows are shown side by side"]
+    if k >= spec.model.min_studies:
         fit = pool(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), **_pool_kw(spec))
-        prediction = fit.predict(transf)
+        return fit, fit.predict(transf), ([] if fit.converged else ["the tau^2 iteration did not converge"])
+    if k > 0:
+        return None, None, [f"k = {k}: fewer than {spec.model.min_studies} primary studies with a variance, so no "
+                            "pooled estimate"]
+    return None, None, ["no primary study with a within-study variance: nothing is pooled"]
+
+
+def _bayes(spec: AnalysisSpec, pooled: pd.DataFrame, transf) -> tuple[BayesFit | None, list[str]]:
+    k = len(pooled)
+    if not wants_bayes(spec, k):
+        return None, []
+    bayes = bayes_fit(spec, pooled["yi"], pooled["vi"], transf, labels=list(pooled["label"]))
+    r = bayes.result
+    if spec.model.method == "bayes":
+        return bayes, [f"Bayesian random-effects model ({r.tau_prior} prior on tau, flat prior on the mean): "
+                       "posterior median and shortest credible interval; the REML pool is shown beside it"]
+    return bayes, [f"k = {k} < {spec.model.bayes_below}: the Bayesian random-effects model ({r.tau_prior} "
+                   "prior on tau) is shown beside the frequentist pool"]
+
+
+def _proportions_note(pr: ProportionPoolResult, level: float) -> str:
+    text = (f"{pr.model} model for single proportions: {100 * pr.estimate:.1f}% ({100 * level:g}% CI "
+            f"{100 * pr.ci_low:.1f}% to {100 * pr.ci_high:.1f}%)")
+    if pr.fallback:
+        text += f"; requested {pr.model_requested}: {pr.fallback}"
+    return text + "".join(f"; {c}" for c in pr.caveats)
+
+
+def _subgroups(spec: AnalysisSpec, pooled: pd.DataFrame, transf) -> tuple[SubgroupResult | None, list[GroupFit], bool, list[str]]:
+    """The subgroup analysis of the pooled rows, each subgroup's fit, whether the test for subgroup
+    differences is shown (Cochrane Handbook 10.11.3.1) and the notes."""
+    if not (spec.subgroup and spec.model.pool and len(pooled) >= 2):
+        return None, [], False, []
+    groups = pooled["group"].tolist()
+    if len(set(groups)) < 2:
+        return None, [], False, []
+    sub = subgroup_analysis(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), groups,
+                            labels=list(pooled["label"]), **_pool_kw(spec))
+    fits = [GroupFit(str(lev), int(kk), f, f.predict(transf))
+            for lev, kk, f in zip(sub.levels, sub.k, sub.fits) if kk >= spec.model.min_studies]
+    notes = []
+    if any(kk < spec.model.min_studies for kk in sub.k):
+        notes.append("subgroups with a single study show no subgroup diamond")
+    show_test = sum(int(kk) >= 2 for kk in sub.k) >= 2
+    if not show_test:
+        notes.append("no test for subgroup differences: it needs at least two subgroups with 2 or more "
+                     f"studies each (Cochrane Handbook, section 10.11.3.1); here the subgroups have k = "
+                     f"{', '.join(str(int(kk)) for kk in sub.k)}")
+    return sub, fits, show_test, notes
+
+
+def _funnel(spec: AnalysisSpec, pooled: pd.DataFrame) -> tuple[FunnelData | None, list[str]]:
+    if "funnel" not in spec.plots:
+        return None, []
+    why = small_study_gate(spec, len(pooled))
+    if why is not None:
+        return None, [f"funnel plot not drawn: {why}"]
+    return funnel_data(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), method=spec.model.method), []
+
+
+def _stratum_certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | None,
+                       prediction: Prediction | None, measure: str | None) -> Certainty | None:
+    """The GRADE proposal of a pooled stratum, or of a single study in a pooled analysis."""
+    if fit is not None:
+        return _certainty(spec, pooled, fit, prediction, measure)
+    if len(pooled) == 1 and spec.model.pool:
+        single = Prediction(*(float(pooled[c].iloc[0]) for c in ("value", "low", "high")), np.nan, np.nan)
+        return _certainty(spec, pooled, _SingleStudy(), single, measure)
+    return None
+
+
+def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
+                   risk_of_bias: pd.DataFrame | None = None) -> Stratum:
+    """One stratum: its rows (:func:`_display_rows`), study intervals, pooled fit, subgroups, funnel and
+    certainty, the rows finally relabelled and ordered as ``spec.forest`` asks."""
+    # custom labels first, so the sensitivity, Bayesian and subgroup tables name the studies as the plot does
+    shown = relabel(_display_rows(spec, key, frame, arm_labels, evidence_years, risk_of_bias), spec.forest.labels)
+    scale, measure = _check_scale(spec, key, frame, shown)
+    pooled_mask = (shown["role"] == "study").to_numpy()
+    transf = _transform(measure, shown.loc[pooled_mask, "n"].astype(float).to_numpy()) if measure else None
+    comparison, suffix = _comparison(shown, arm_labels)
+    shown, notes = _study_intervals(spec, shown, measure, transf)
+
+    fit, prediction, pool_notes = _pool_stratum(spec, shown[pooled_mask], transf)
+    notes += pool_notes
+    if fit is not None:
         shown.loc[pooled_mask, "weight"] = np.asarray(fit.weights, dtype=float)
-        if not fit.converged:
-            notes.append("the tau^2 iteration did not converge")
-    elif k > 0:
-        notes.append(f"k = {k}: fewer than {spec.model.min_studies} primary studies with a variance, so no "
-                     "pooled estimate")
-    else:
-        notes.append("no primary study with a within-study variance: nothing is pooled")
-
-    bayes = None
-    if wants_bayes(spec, k):
-        bayes = bayes_fit(spec, pooled["yi"], pooled["vi"], transf, labels=list(pooled["label"]))
-        r = bayes.result
-        if spec.model.method == "bayes":
-            notes.append(f"Bayesian random-effects model ({r.tau_prior} prior on tau, flat prior on the mean): "
-                         "posterior median and shortest credible interval; the REML pool is shown beside it")
-        else:
-            notes.append(f"k = {k} < {spec.model.bayes_below}: the Bayesian random-effects model ({r.tau_prior} "
-                         "prior on tau) is shown beside the frequentist pool")
-
+    pooled = shown[pooled_mask]
+    bayes, bayes_notes = _bayes(spec, pooled, transf)
     proportions = stratum_proportions(spec, measure, pooled)
-    if proportions is not None:
-        pr = proportions
-        text = (f"{pr.model} model for single proportions: {100 * pr.estimate:.1f}% ({100 * level:g}% CI "
-                f"{100 * pr.ci_low:.1f}% to {100 * pr.ci_high:.1f}%)")
-        if pr.fallback:
-            text += f"; requested {pr.model_requested}: {pr.fallback}"
-        notes.append(text + "".join(f"; {c}" for c in pr.caveats))
-
     medians = stratum_medians(spec, frame)
-    if medians is not None:
-        notes.append(medians_note(medians))
-
-    sub = None
-    show_test = False
-    group_fits: list[GroupFit] = []
-    if spec.subgroup and spec.model.pool and k >= 2:
-        groups = pooled["group"].tolist()
-        if len(set(groups)) >= 2:
-            sub = subgroup_analysis(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), groups,
-                                    labels=list(pooled["label"]), **_pool_kw(spec))
-            for lev, kk, f in zip(sub.levels, sub.k, sub.fits):
-                if kk >= spec.model.min_studies:
-                    group_fits.append(GroupFit(str(lev), int(kk), f, f.predict(transf)))
-            if any(kk < spec.model.min_studies for kk in sub.k):
-                notes.append("subgroups with a single study show no subgroup diamond")
-            show_test = sum(int(kk) >= 2 for kk in sub.k) >= 2
-            if not show_test:
-                notes.append("no test for subgroup differences: it needs at least two subgroups with 2 or more "
-                             f"studies each (Cochrane Handbook, section 10.11.3.1); here the subgroups have k = "
-                             f"{', '.join(str(int(kk)) for kk in sub.k)}")
-
-    fd = None
-    if "funnel" in spec.plots:
-        why = small_study_gate(spec, k)
-        if why is None:
-            fd = funnel_data(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float), method=spec.model.method)
-        else:
-            notes.append(f"funnel plot not drawn: {why}")
+    sub, group_fits, show_test, sub_notes = _subgroups(spec, pooled, transf)
+    fd, funnel_notes = _funnel(spec, pooled)
+    notes += bayes_notes + ([_proportions_note(proportions, spec.model.level)] if proportions is not None else [])
+    notes += ([medians_note(medians)] if medians is not None else []) + sub_notes + funnel_notes
     sens = _sensitivity(spec, shown, fit, transf)
-    certainty = _certainty(spec, shown[pooled_mask], fit, prediction, measure) if fit is not None else None
-    if fit is None and k == 1 and spec.model.pool:
-        one = shown[pooled_mask]
-        single = Prediction(*(float(one[c].iloc[0]) for c in ("value", "low", "high")), np.nan, np.nan)
-        certainty = _certainty(spec, one, _SingleStudy(), single, measure)
-    # the forest rows, each with its variance source and its risk of bias
-    rows = shown[[c for c in (*ROW_COLUMNS, "derivation", *APPRAISAL_COLUMNS) if c in shown.columns]].copy()
-    return Stratum(key=key, title=title, scale=scale, measure=measure, level=level, rows=rows,
-                   fit=fit, prediction=prediction, subgroups=sub, group_fits=tuple(group_fits),
-                   sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf, bayes=bayes,
-                   medians=medians, proportions=proportions, certainty=certainty,
-                   comparison=comparison, subgroup_test=show_test)
+    certainty = _stratum_certainty(spec, pooled, fit, prediction, measure)
+    # the forest rows, each with its variance source, year, design and risk of bias, as the spec orders them
+    keep = [c for c in (*ROW_COLUMNS, "derivation", *DISPLAY_COLUMNS, *APPRAISAL_COLUMNS) if c in shown.columns]
+    rows = order_rows(shown[keep], spec.forest.sort)
+    return Stratum(key=key, title=_stratum_title(key, frame) + suffix, scale=scale, measure=measure,
+                   level=spec.model.level, rows=rows, fit=fit, prediction=prediction, subgroups=sub,
+                   group_fits=tuple(group_fits), sensitivity=sens, funnel=fd, notes=tuple(notes), transf=transf,
+                   bayes=bayes, medians=medians, proportions=proportions, certainty=certainty,
+                   comparison=comparison, subgroup_test=show_test, study_ci=spec.model.study_ci)
 
 
 def small_study_gate(spec: AnalysisSpec, k: int) -> str | None:
@@ -440,7 +498,7 @@ def _certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | _Sing
     return grade(GradeInput(
         randomised=bool((pooled["design"] == "rct").all()) if "design" in pooled else False,
         estimate=prediction.pred, ci_low=prediction.ci_low, ci_high=prediction.ci_high, k=fit.k,
-        weights=list(np.asarray(fit.weights, float)), rob_levels=[_none(v) for v in pooled["risk_of_bias"]],
+        weights=list(np.asarray(fit.weights, float)), rob_levels=[none_if_missing(v) for v in pooled["risk_of_bias"]],
         i2=fit.i2 if fit.k >= 2 else None, pi_low=prediction.pi_low, pi_high=prediction.pi_high,
         threshold=g.threshold, null=1.0 if ratio else None,
         participants=int(n.sum()) if n.notna().all() and len(n) else None,
@@ -458,12 +516,12 @@ def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
             frame.loc[i, "role"] = "excluded"
             frame.loc[i, "reason"] = why
     arm_labels = {(r.study_id, r.arm): r.label for r in evidence.arms.itertuples(index=False)}
-    years = {r.study_id: _none(r.year) for r in evidence.studies.itertuples(index=False)}
+    years = {r.study_id: none_if_missing(r.year) for r in evidence.studies.itertuples(index=False)}
     strata = []
     if len(frame):
         keys = list(spec.stratify)
         if keys:
-            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if _none(v) is None else v) for c in keys})
+            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if none_if_missing(v) is None else v) for c in keys})
             for kv, sub in tmp.groupby([f"_k_{c}" for c in keys], sort=True):
                 kv = kv if isinstance(kv, tuple) else (kv,)
                 key = tuple((c, v) for c, v in zip(keys, kv))

@@ -193,6 +193,74 @@ class SmallStudy(_Model):
     force: bool = False
 
 
+FOREST_SORTS = ("year", "effect", "weight", "label")
+FOREST_COLUMNS = ("year", "design", "risk_of_bias")
+
+
+class Forest(_Model):
+    """How the forest plots of an analysis are drawn (``forest:`` in a specification; docs/analyses.md).
+
+    ``sort``: the order of the study rows within each subgroup (``year``, the default, then label;
+    ``effect``, smallest first; ``weight``, heaviest first; ``label``, alphabetical). ``labels``: a study id
+    to the label its rows show instead of the study's name. ``xlim`` and ``ticks``: the axis limits and
+    tick marks, in the unit the axis shows (percent with ``scale: percent``). ``scale``: proportions as
+    0-1 (``proportion``, the default) or as percent; strata on other scales ignore it. ``favours``: the
+    two labels under the sides of the null line of a ratio plot (left, right), instead of the ones derived
+    from the compared arms. ``columns``: extra text columns (``year``, ``design``, ``risk_of_bias``).
+    The study intervals themselves (the measure's scale or exact Clopper-Pearson) are ``model.study_ci``.
+    """
+
+    sort: Literal["year", "effect", "weight", "label"] = "year"
+    labels: dict[str, Annotated[str, StringConstraints(min_length=1)]] = {}
+    xlim: list[Annotated[float, Field(strict=False)]] | None = None
+    ticks: list[Annotated[float, Field(strict=False)]] | None = None
+    scale: Literal["proportion", "percent"] = "proportion"
+    favours: list[Annotated[str, StringConstraints(min_length=1)]] | None = None
+    columns: list[Literal["year", "design", "risk_of_bias"]] = []
+
+    @field_validator("xlim")
+    @classmethod
+    def _xlim(cls, v):
+        if v is not None and (len(v) != 2 or not v[0] < v[1]):
+            raise ValueError(f"xlim must be two numbers, the lower first (e.g. [0, 1]); got {v}")
+        return v
+
+    @field_validator("ticks")
+    @classmethod
+    def _ticks(cls, v, info):
+        if v is None:
+            return v
+        if not v or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"ticks must be increasing numbers (e.g. [0, 0.5, 1]); got {v}")
+        xlim = info.data.get("xlim")
+        if xlim and (v[0] < xlim[0] or v[-1] > xlim[1]):
+            raise ValueError(f"ticks {v} leave xlim {xlim}; keep every tick within the limits")
+        return v
+
+    @field_validator("favours")
+    @classmethod
+    def _favours(cls, v):
+        if v is not None and len(v) != 2:
+            raise ValueError(f"favours takes two labels, the left side of the null line first (e.g. "
+                             f"[favours treatment, favours control]); got {len(v)}")
+        return v
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, v):
+        twice = sorted({c for c in v if v.count(c) > 1})
+        if twice:
+            raise ValueError(f"columns lists {', '.join(twice)} more than once")
+        return v
+
+    def plot_options(self) -> dict:
+        """The keyword arguments of :func:`netevidence.plots.forest_plot` that this block sets (the labels
+        and the order are applied to the stratum's rows when the specification runs)."""
+        return {"xlim": tuple(self.xlim) if self.xlim else None, "ticks": tuple(self.ticks) if self.ticks else None,
+                "scale": self.scale, "favours": tuple(self.favours) if self.favours else None,
+                "columns": tuple(self.columns)}
+
+
 class AnalysisSpec(_Model):
     """One analysis specification (one YAML file in ``analyses/``)."""
 
@@ -213,6 +281,7 @@ class AnalysisSpec(_Model):
     estimators: list[Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "PM", "EB"]] = []
     plots: list[Literal["forest", "funnel", "survival_curves", "km"]] = ["forest"]
     small_study: SmallStudy = SmallStudy()
+    forest: Forest = Forest()
     survival_curves: SurvivalCurves | None = None
     summary_label: str | None = None
     grade: Grade = Grade()

@@ -46,12 +46,16 @@ RATIO_STATS = frozenset({"hazard_ratio", "odds_ratio"})
 TIME_STATS = frozenset({"median_time"})
 
 
-def _none(x):
+def none_if_missing(x):
+    """``x``, or None when it is missing (None, pandas NA or a float NaN)."""
     if x is None or x is pd.NA:
         return None
     if isinstance(x, float) and math.isnan(x):
         return None
     return x
+
+
+_none = none_if_missing
 
 
 def _matches(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.Series:
