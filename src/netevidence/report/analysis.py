@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
                      summary_of_findings)
+from ..values import plain_value
 from .exports import export_analysis
 from .methods import spec_methods
 
@@ -31,18 +31,6 @@ ROLE_TEXT = {
 }
 
 
-def _clean(x: Any) -> Any:
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, (np.floating, float)):
-        return None if math.isnan(float(x)) else float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
-
-
 def record_location(evidence: EvidenceBase, r: dict) -> str:
     """``file:line`` of a row, the file relative to the evidence directory (so that the site does not
     depend on where the evidence directory is)."""
@@ -50,7 +38,7 @@ def record_location(evidence: EvidenceBase, r: dict) -> str:
     if not file:
         return ""
     rel = _relative_file(str(evidence.root), str(file))
-    return f"{rel}:{r['line']}" if _clean(r.get("line")) is not None else rel
+    return f"{rel}:{r['line']}" if plain_value(r.get("line")) is not None else rel
 
 
 @functools.lru_cache(maxsize=65536)
@@ -65,7 +53,7 @@ def _relative_file(root: str, file: str) -> str:
 
 
 def _int(x: Any) -> int | None:
-    x = _clean(x)
+    x = plain_value(x)
     return None if x is None else int(x)
 
 
@@ -121,9 +109,9 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                 "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
                 "variance": variance_label(r) if r["role"] == "study" else "",
                 "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
-                "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
+                "source": r["source"], "location": r["location"], "verified": plain_value(r["verified"]),
                 "where": record_location(evidence, r),
-                "rob": _rob_text(r.get("risk_of_bias")), "rob_level": _clean(r.get("risk_of_bias")) or "none",
+                "rob": _rob_text(r.get("risk_of_bias")), "rob_level": plain_value(r.get("risk_of_bias")) or "none",
             })
         pooled = None
         if st.fit is not None:
@@ -162,7 +150,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         sens = []
         for r in st.sensitivity.to_dict("records"):
             est = r.get("estimate")
-            sens.append({"analysis": r["analysis"], "k": _clean(r.get("k")),
+            sens.append({"analysis": r["analysis"], "k": plain_value(r.get("k")),
                          "estimate": fmt_ci(est, r.get("ci_low", np.nan), r.get("ci_high", np.nan), st.scale)
                          if est is not None and np.isfinite(est) else "",
                          "tau2": f"{r['tau2']:.4f}" if r.get("tau2") is not None and np.isfinite(r.get("tau2", np.nan)) else "",
@@ -188,8 +176,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     for r in result.exclusions.to_dict("records"):
         exclusions.append({
             "study_id": r["study_id"], "study_name": r["study_name"], "endpoint": r["endpoint"],
-            "what": "; ".join(str(x) for x in (r["statistic"], _clean(r["arm"]), _clean(r["qualifier"]),
-                                                _clean(r["subgroup"]), _clean(r["data_cut"])) if x),
+            "what": "; ".join(str(x) for x in (r["statistic"], plain_value(r["arm"]), plain_value(r["qualifier"]),
+                                                plain_value(r["subgroup"]), plain_value(r["data_cut"])) if x),
             "source": r["source"], "role": ROLE_TEXT.get(r["role"], r["role"]), "reason": r["reason"],
             "where": record_location(evidence, r),
         })
@@ -212,7 +200,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         kp, w, h, alt = km_plot(result.km, title=spec.title)
         km = {"figure": _figure(kp, img_dir / f"{spec.id}-km", w, h, alt, img_rel),
               "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
-    sof = [{k: _clean(v) for k, v in r.items()}
+    sof = [{k: plain_value(v) for k, v in r.items()}
            for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
     return {
         "id": spec.id, "title": spec.title, "description": spec.description,
@@ -224,7 +212,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
 
 
 def _rob_text(level: Any) -> str:
-    level = _clean(level)
+    level = plain_value(level)
     if level is None:
         return "not assessed"
     return f"{LEVEL_SYMBOLS.get(level, '')} {str(level).replace('_', ' ')}".strip()

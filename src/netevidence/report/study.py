@@ -7,7 +7,8 @@ from typing import Any
 
 from ..evidence import EvidenceBase
 from ..records import vocabulary
-from .analysis import _clean, record_location
+from ..values import plain_value
+from .analysis import record_location
 from .exports import format_reference
 
 STAT_FIELDS = ("events", "n", "percent", "estimate", "ci_low", "ci_high", "ci_level", "p", "low", "high",
@@ -17,7 +18,7 @@ STAT_FIELDS = ("events", "n", "percent", "estimate", "ci_low", "ci_high", "ci_le
 def _value_text(r: dict) -> str:
     """The number as reported, in words of its statistic kind."""
     s = r["statistic"]
-    g = {k: _clean(r.get(k)) for k in STAT_FIELDS + ("p_relation", "unit", "not_reached", "ci_high_not_reached")}
+    g = {k: plain_value(r.get(k)) for k in STAT_FIELDS + ("p_relation", "unit", "not_reached", "ci_high_not_reached")}
 
     def num(x):
         return "" if x is None else (f"{x:g}" if isinstance(x, float) else str(x))
@@ -57,27 +58,27 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
     srow = evidence.rows_of("studies", study_id)[0]
     outcomes = []
     for r in evidence.rows_of("outcomes", study_id):
-        time = _clean(r["time"])
+        time = plain_value(r["time"])
         outcomes.append({
             "endpoint": vocabulary.ENDPOINTS.get(r["endpoint"], r["endpoint"]),
             "endpoint_id": r["endpoint"],
-            "qualifier": _clean(r["qualifier"]) or "", "subgroup": _clean(r["subgroup"]) or "",
-            "arm": (_clean(r["arm"]) or "") + (f" vs {r['comparator']}" if _clean(r["comparator"]) else ""),
+            "qualifier": plain_value(r["qualifier"]) or "", "subgroup": plain_value(r["subgroup"]) or "",
+            "arm": (plain_value(r["arm"]) or "") + (f" vs {r['comparator']}" if plain_value(r["comparator"]) else ""),
             "time": f"{time:g} {r['time_unit']}" if time is not None else "",
-            "data_cut": _clean(r["data_cut"]) or "", "statistic": r["statistic"].replace("_", " "),
+            "data_cut": plain_value(r["data_cut"]) or "", "statistic": r["statistic"].replace("_", " "),
             "value": _value_text(r), "aggregation": r["aggregation"],
-            "source": r["source"], "location": _clean(r["location"]) or "", "kind": r["source_kind"],
-            "verified": _clean(r["verified"]), "note": _clean(r["note"]) or "",
+            "source": r["source"], "location": plain_value(r["location"]) or "", "kind": r["source_kind"],
+            "verified": plain_value(r["verified"]), "note": plain_value(r["note"]) or "",
             "where": record_location(evidence, r),
         })
     chars = []
     for r in evidence.rows_of("characteristics", study_id):
-        chars.append({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()})
-    cuts = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+        chars.append({k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()})
+    cuts = [{k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()}
             for r in evidence.rows_of("data_cuts", study_id)]
-    arms = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+    arms = [{k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()}
             for r in evidence.rows_of("arms", study_id)]
-    review = [dict({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()},
+    review = [dict({k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()},
                    where=record_location(evidence, r))
               for r in evidence.rows_of("review_counts", study_id)]
     pop = None
@@ -107,7 +108,7 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
         "id": study_id, "name": rec.name, "title": rec.title or "",
         "design": vocabulary.DESIGNS.get(rec.design, rec.design),
         "modality": ", ".join(vocabulary.MODALITIES.get(m, m) for m in rec.modality),
-        "year": _clean(srow.get("year")) or "", "citation": rec.citation, "notes": rec.notes or "",
+        "year": plain_value(srow.get("year")) or "", "citation": rec.citation, "notes": rec.notes or "",
         "related": list(rec.related),
         "included_ids": list(rec.review.included_ids) if rec.review is not None else [],
         "included_note": (rec.review.included_note or "") if rec.review is not None else "",
@@ -133,9 +134,9 @@ def _risk_of_bias(evidence: EvidenceBase, study_id: str) -> list[dict]:
         out.append({
             "tool": first["tool_name"], "endpoints": str(first["endpoints"]).replace("+", ", "),
             "overall": first["overall_label"], "overall_level": first["overall_level"], "support": first["support"],
-            "judged_from": str(first["judged_from"]).replace("_", " "), "seen_at": _clean(first["seen_at"]) or "",
+            "judged_from": str(first["judged_from"]).replace("_", " "), "seen_at": plain_value(first["seen_at"]) or "",
             "domains": [{"label": r["domain_label"], "judgement": r["judgement_label"], "level": r["level"],
-                         "support": _clean(r["domain_support"]) or "",
+                         "support": plain_value(r["domain_support"]) or "",
                          "where": record_location(evidence, {"file": r["file"], "line": r["line"]})}
                         for r in rows],
         })

@@ -32,7 +32,8 @@ from .landmark import landmark_rung_subsets
 from .medians import stratum_medians
 from .proportions import exact_study_intervals, stratum_proportions
 from .schema import PROPORTION_MEASURES, AnalysisSpec
-from .selection import _none, same_patients, select_rows
+from ..values import na_to_none
+from .selection import same_patients, select_rows
 
 SHOWN_ROLES = ("study", "shown", "umbrella")
 ROW_COLUMNS = (
@@ -136,30 +137,30 @@ class AnalysisResult:
 
 
 def _fmt_time(t, unit) -> str:
-    if _none(t) is None:
+    if na_to_none(t) is None:
         return ""
     t = float(t)
     txt = f"{t:g}"
-    unit = _none(unit) or ""
+    unit = na_to_none(unit) or ""
     return f"{txt} {unit[:-1] if txt == '1' and unit.endswith('s') else unit}".strip()
 
 
 def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str]) -> str:
     parts = []
-    arm, comp = _none(row["arm"]), _none(row["comparator"])
+    arm, comp = na_to_none(row["arm"]), na_to_none(row["comparator"])
     if arm and ("arm" in varying or "comparator" in varying):
         parts.append(f"{arm} vs {comp}" if comp else arm)
     for col in ("qualifier", "subgroup", "data_cut"):
-        if col in varying and _none(row[col]):
+        if col in varying and na_to_none(row[col]):
             parts.append(str(row[col]).replace("-", " ") if col == "qualifier" else str(row[col]))
     if "statistic" in varying and row["statistic"] in ("hazard_ratio", "odds_ratio"):
         parts.append(str(row["statistic"]).replace("_", " "))
-    if "time" in varying and _none(row["time"]) is not None:
+    if "time" in varying and na_to_none(row["time"]) is not None:
         parts.append(f"at {_fmt_time(row['time'], row['time_unit'])}")
     if row["statistic"] in ("median_of_studies", "range"):
         parts.append("median of studies" if row["statistic"] == "median_of_studies" else "range of studies")
     elif row["aggregation"] == "pooled":
-        k = _none(row.get("k"))
+        k = na_to_none(row.get("k"))
         parts.append(f"pooled, k={int(k)}" if k is not None else "pooled")
     elif row["aggregation"] == "unspecified":
         parts.append("summary, method not stated")
@@ -189,7 +190,7 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
         elif col == "time":
             unit = None
             if frame is not None and len(frame):
-                unit = _none(frame["time_unit"].iloc[0])
+                unit = na_to_none(frame["time_unit"].iloc[0])
             out.append(f"at {_fmt_time(val, unit)}")
         elif col == "modality":
             out.append(vocabulary.modality_label(val))
@@ -273,10 +274,10 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
     transf = _transform(measure, n_arr) if measure else None
 
     varying = {c for c in ("arm", "comparator", "qualifier", "subgroup", "data_cut", "time", "statistic")
-               if shown[c].map(_none).nunique(dropna=False) > 1}
+               if shown[c].map(na_to_none).nunique(dropna=False) > 1}
     shown["label"] = shown["study_name"].astype(str)
     title = _stratum_title(key, frame)
-    pairs = {(r["study_id"], _none(r["arm"]), _none(r["comparator"])) for r in shown.to_dict("records")}
+    pairs = {(r["study_id"], na_to_none(r["arm"]), na_to_none(r["comparator"])) for r in shown.to_dict("records")}
     arm_pairs = {(a, c) for _, a, c in pairs}
     comparison = None
     if len(arm_pairs) == 1 and all(next(iter(arm_pairs))):
@@ -287,7 +288,7 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         if arm and comp:
             title += f": {arm_labels.get((sid, arm), arm)} vs {arm_labels.get((sid, comp), comp)}"
     shown["detail"] = [_detail(r, varying, arm_labels) for r in shown.to_dict("records")]
-    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if _none(v) is None else str(v))
+    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if na_to_none(v) is None else str(v))
                       if spec.subgroup else "")
     shown["block"] = np.where(shown["role"] == "umbrella", "published", "studies")
     shown["year_sort"] = shown["study_id"].map(lambda s: evidence_years.get(s) or 9999)
@@ -440,7 +441,7 @@ def _certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | _Sing
     return grade(GradeInput(
         randomised=bool((pooled["design"] == "rct").all()) if "design" in pooled else False,
         estimate=prediction.pred, ci_low=prediction.ci_low, ci_high=prediction.ci_high, k=fit.k,
-        weights=list(np.asarray(fit.weights, float)), rob_levels=[_none(v) for v in pooled["risk_of_bias"]],
+        weights=list(np.asarray(fit.weights, float)), rob_levels=[na_to_none(v) for v in pooled["risk_of_bias"]],
         i2=fit.i2 if fit.k >= 2 else None, pi_low=prediction.pi_low, pi_high=prediction.pi_high,
         threshold=g.threshold, null=1.0 if ratio else None,
         participants=int(n.sum()) if n.notna().all() and len(n) else None,
@@ -458,12 +459,12 @@ def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
             frame.loc[i, "role"] = "excluded"
             frame.loc[i, "reason"] = why
     arm_labels = {(r.study_id, r.arm): r.label for r in evidence.arms.itertuples(index=False)}
-    years = {r.study_id: _none(r.year) for r in evidence.studies.itertuples(index=False)}
+    years = {r.study_id: na_to_none(r.year) for r in evidence.studies.itertuples(index=False)}
     strata = []
     if len(frame):
         keys = list(spec.stratify)
         if keys:
-            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if _none(v) is None else v) for c in keys})
+            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if na_to_none(v) is None else v) for c in keys})
             for kv, sub in tmp.groupby([f"_k_{c}" for c in keys], sort=True):
                 kv = kv if isinstance(kv, tuple) else (kv,)
                 key = tuple((c, v) for c, v in zip(keys, kv))
