@@ -197,7 +197,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         used_studies.update(set(result.selection["study_id"]))
     km = None
     if result.km:
-        kp, w, h, alt = km_plot(result.km, title=spec.title)
+        kp, w, h, alt = km_plot(result.km, title=spec.title, **spec.km.model_dump())
         km = {"figure": _figure(kp, img_dir / f"{spec.id}-km", w, h, alt, img_rel),
               "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
     sof = [{k: plain_value(v) for k, v in r.items()}

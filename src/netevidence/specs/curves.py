@@ -44,8 +44,9 @@ class SurvivalCurves:
 
 @dataclass(frozen=True)
 class KaplanMeierPanel:
-    """A reconstructed Kaplan-Meier curve (``km``: time, survival, ci_low, ci_high) over its digitised
-    points (``digitised``: time, survival as fractions)."""
+    """A reconstructed Kaplan-Meier curve (``km``: time, survival, ci_low, ci_high, n_at_risk, n_event,
+    n_censored at every distinct reconstructed time) over its digitised points (``digitised``: time,
+    survival as fractions)."""
 
     label: str
     study: str
@@ -55,6 +56,19 @@ class KaplanMeierPanel:
     events: int
     median: float
     diagnostics: str
+
+    def at_risk(self, times) -> np.ndarray:
+        """Numbers at risk of the reconstructed data at ``times``: patients whose time is ``t`` or later
+        (lifelines' ``add_at_risk_counts`` and survminer's risk table count the same way)."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        t = self.km["time"].to_numpy(float)
+        n_risk = self.km["n_at_risk"].to_numpy(int)
+        first = np.searchsorted(t, times, side="left")
+        return np.where(first < len(t), n_risk[np.minimum(first, len(t) - 1)], 0).astype(int)
+
+    def censored(self) -> pd.DataFrame:
+        """Times with censored patients and the survival there (where censoring marks are drawn)."""
+        return self.km.loc[self.km["n_censored"] > 0, ["time", "survival", "n_censored"]].reset_index(drop=True)
 
 
 def _months(t, unit) -> float:
@@ -160,7 +174,7 @@ def kaplan_meier_panel(curve: pd.DataFrame, n: int, *, label: str, study: str = 
     digitised = pd.DataFrame({"time": np.asarray(pre.raw_time, float),
                               "survival": np.asarray(pre.raw_survival, float)})
     return KaplanMeierPanel(label=label, study=study, digitised=digitised,
-                            km=km.to_frame()[["time", "survival", "ci_low", "ci_high"]], n=int(n),
+                            km=km.to_frame(), n=int(n),
                             events=int(np.sum(rec.event)), median=float(km.median),
                             diagnostics=rec.summary())
 

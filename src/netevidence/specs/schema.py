@@ -189,6 +189,20 @@ class SmallStudy(_Model):
     force: bool = False
 
 
+class KaplanMeierPlot(_Model):
+    """How the reconstructed Kaplan-Meier curves (``plots: [km]``) are drawn, with lifelines' option names:
+    the numbers-at-risk table under the time axis (``at_risk_counts``), ``+`` marks at censoring times
+    (``show_censors``), the pointwise confidence band (``ci_show``), the digitised points under the curves
+    (``show_points``) and the time-axis ticks, which are also the table's columns (``xticks``, in the
+    curves' time unit; chosen from the follow-up when not given)."""
+
+    at_risk_counts: bool = True
+    show_censors: bool = True
+    ci_show: bool = True
+    show_points: bool = True
+    xticks: list[Annotated[float, Field(strict=False, ge=0)]] | None = Field(default=None, min_length=2)
+
+
 class AnalysisSpec(_Model):
     """One analysis specification (one YAML file in ``analyses/``)."""
 
@@ -210,6 +224,7 @@ class AnalysisSpec(_Model):
     plots: list[Literal["forest", "funnel", "survival_curves", "km"]] = ["forest"]
     small_study: SmallStudy = SmallStudy()
     survival_curves: SurvivalCurves | None = None
+    km: KaplanMeierPlot = KaplanMeierPlot()
     summary_label: str | None = None
     grade: Grade = Grade()
     # the "What changed" page flags a pooled estimate that moved by more than this share of its previous value
