@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..appraisal import LABELS as CERTAINTY_LABELS
+from ..effects import measure_facts
 from ..evidence import EvidenceBase
+from ..labels import term_label
 from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
                      traffic_light_plot)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
@@ -19,6 +21,7 @@ from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
                      summary_of_findings)
+from ..specs.post_fit import PostFitAnalyses, post_fit_analyses
 from ..values import plain_value
 from .exports import export_analysis
 from .methods import spec_methods
@@ -168,7 +171,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         strata.append({"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
                        "k": st.k, "figure": fig, "rows": rows, "pooled": pooled, "subgroups": subgroups,
                        "subgroup_test": subgroup_test, "sensitivity": sens, "funnel": funnel,
-                       "cumulative": _cumulative(evidence, st),
+                       "cumulative": _cumulative(evidence, st) if spec.analyses.cumulative is not None else None,
+                       "post_fit": post_fit_text(post_fit_analyses(evidence, spec, st), st),
                        "notes": list(st.notes), "bayes": bayes, "certainty": _certainty(st.certainty),
                        "comparisons": comparisons})
         summary.extend(_summary_rows(spec, st, i))
@@ -227,6 +231,90 @@ def _cumulative(evidence: EvidenceBase, st) -> dict[str, Any] | None:
              "estimate": fmt_ci(r["estimate"], r["ci_low"], r["ci_high"], st.scale),
              "tau2": f"{r['tau2']:.4f}" if np.isfinite(r["tau2"]) else ""} for r in table.to_dict("records")]
     return {"rows": rows, "missing": missing}
+
+
+POST_FIT_NAMES = {"egger_test": "Egger's regression test", "begg_test": "Begg's rank correlation test",
+                  "trim_and_fill": "Trim-and-fill", "meta_regression": "Meta-regression"}
+
+
+def _back(transf, *values: float) -> list[float]:
+    """``values`` on the reporting scale (a decreasing back-transform swaps an interval's limits)."""
+    return [float(transf(v)) if transf is not None else float(v) for v in values]
+
+
+def post_fit_text(post: PostFitAnalyses | None, st) -> dict[str, Any] | None:
+    """The sentences and the moderator table of the analyses a specification asks for after the pooled fit
+    (see :mod:`netevidence.specs.post_fit`), or None when none was asked for."""
+    if post is None:
+        return None
+    lines = []
+    if post.egger is not None:
+        e = post.egger
+        stat = "z" if e.df is None else f"t({e.df})"
+        est, a, b = _back(st.transf, e.limit_estimate, e.limit_ci_low, e.limit_ci_high)
+        lines.append(f"Egger's regression test for funnel-plot asymmetry ("
+                     f"{'equal-effects' if e.method == 'EE' else 'random-effects'} meta-regression on the "
+                     f"standard error, {e.method}): {stat} = {e.statistic:.2f}, p {fmt_p(e.pval)}; estimate as the "
+                     f"standard error goes to 0: {fmt_ci(est, min(a, b), max(a, b), st.scale)}.")
+    if post.begg is not None:
+        g = post.begg
+        lines.append(f"Begg's rank correlation test: Kendall's τ = {g.tau:.3f}, p {fmt_p(g.pval)} "
+                     f"({'exact' if g.exact else 'normal approximation'}).")
+    if post.trim_and_fill is not None:
+        t, p = post.trim_and_fill.result, post.trim_and_fill.prediction
+        k = int((~np.asarray(t.filled)).sum())
+        lines.append(f"Trim-and-fill ({t.estimator} estimator): {t.k0} "
+                     f"{'study' if t.k0 == 1 else 'studies'} estimated missing on the {t.side} side of the funnel; "
+                     f"with {'it' if t.k0 == 1 else 'them'} filled in, the pooled estimate is "
+                     f"{_pred_text(p, st.scale)} (k = {k + t.k0}), against {_pred_text(st.prediction, st.scale)} "
+                     f"(k = {k}) from the studies found." if t.k0 else
+                     f"Trim-and-fill ({t.estimator} estimator): no study is estimated missing, so the pooled estimate "
+                     f"is unchanged ({_pred_text(p, st.scale)}, k = {k}).")
+    regression = None
+    if post.meta_regression is not None:
+        m, r = post.meta_regression, post.meta_regression.result
+        scale = measure_facts(st.measure).analysis_label.lower() if st.measure else "analysis scale"
+        stat = "z" if r.df is None else "t"
+        test = (f"F({r.qm_df}, {r.df}) = {r.qm:.2f}" if r.df is not None else f"QM({r.qm_df}) = {r.qm:.2f}")
+        regression = {
+            "caption": _regression_caption(m, scale),
+            "level": f"{100 * r.level:g}% CI",
+            "stat": stat,
+            "rows": [{"name": _coefficient_label(name), "estimate": f"{b:.3f}", "se": f"{se:.3f}",
+                      "ci": f"[{lo:.3f}, {hi:.3f}]", "statistic": f"{z:.2f}", "p": fmt_p(pv)}
+                     for name, b, se, lo, hi, z, pv in zip(r.names, r.coef, r.se, r.ci_low, r.ci_high, r.statistic,
+                                                           r.pval)],
+            "tests": (f"Test of moderators: {test}, p {fmt_p(r.qm_pval)}. Residual heterogeneity: τ² = {r.tau2:.4f}, "
+                      f"I² = {r.i2:.1f}%, QE({r.qe_df}) = {r.qe:.2f}, p {fmt_p(r.qe_pval)}"
+                      + (f"; R² = {r.r2:.1f}%" if r.r2 is not None else "") + "."),
+            "left_out": list(m.left_out),
+        }
+    skipped = [f"{POST_FIT_NAMES[s.analysis]} not run: {s.reason}." for s in post.skipped]
+    return {"lines": lines, "regression": regression, "skipped": skipped}
+
+
+def _regression_caption(m, scale: str) -> str:
+    r = m.result
+    parts = [f"Meta-regression on {', '.join(m.moderators)} (k = {r.k}, τ² estimator {r.method})",
+             f"coefficients on the {scale} scale"]
+    if "year" in m.moderators:
+        parts.append("year: change per year of publication")
+    if "n" in m.moderators:
+        parts.append("n: change per patient")
+    parts += [f"{mod}: difference from {_moderator_label(mod, ref)}" for mod, ref in m.reference]
+    return "; ".join(parts) + "."
+
+
+def _moderator_label(moderator: str, level: str) -> str:
+    return term_label(moderator, level) if moderator in ("design", "modality") else level
+
+
+def _coefficient_label(name: str) -> str:
+    """``design[rct]`` as ``design: randomised controlled trial``; other names unchanged."""
+    if "[" in name and name.endswith("]"):
+        mod, level = name[:-1].split("[", 1)
+        return f"{mod}: {_moderator_label(mod, level)}"
+    return name
 
 
 def _certainty(c) -> dict[str, Any] | None:
