@@ -13,7 +13,7 @@ import pandas as pd
 from ..appraisal import LABELS as CERTAINTY_LABELS
 from ..effects import measure_facts
 from ..evidence import EvidenceBase
-from ..labels import term_label
+from ..labels import data_cut_labels, term_label
 from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
                      traffic_light_plot)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
@@ -177,11 +177,14 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                        "comparisons": comparisons})
         summary.extend(_summary_rows(spec, st, i))
     exclusions = []
+    cut_labels = data_cut_labels(evidence.data_cuts)
     for r in result.exclusions.to_dict("records"):
         exclusions.append({
             "study_id": r["study_id"], "study_name": r["study_name"], "endpoint": r["endpoint"],
             "what": "; ".join(str(x) for x in (r["statistic"], plain_value(r["arm"]), plain_value(r["qualifier"]),
-                                                plain_value(r["subgroup"]), plain_value(r["data_cut"])) if x),
+                                                plain_value(r["subgroup"]),
+                                                cut_labels.get((r["study_id"], r["data_cut"]),
+                                                               plain_value(r["data_cut"]))) if x),
             "source": r["source"], "role": ROLE_TEXT.get(r["role"], r["role"]), "reason": r["reason"],
             "where": record_location(evidence, r),
         })

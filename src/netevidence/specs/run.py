@@ -19,6 +19,7 @@ from scipy.stats import norm
 from ..appraisal import Certainty, GradeInput, Override, grade, study_risk_levels
 from ..effects import back_transform
 from ..evidence import EvidenceBase
+from ..labels import data_cut_labels, data_cut_order
 from ..pooling import PoolResult, Prediction, pool
 from ..pooling.bias import FunnelData, egger_test, funnel_data
 from ..pooling.medians import MedianOfMediansResult
@@ -145,14 +146,20 @@ def _fmt_time(t, unit) -> str:
     return f"{txt} {unit[:-1] if txt == '1' and unit.endswith('s') else unit}".strip()
 
 
-def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str]) -> str:
+def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str],
+            cut_labels: Mapping[tuple[str, str], str] | None = None) -> str:
     parts = []
     arm, comp = na_to_none(row["arm"]), na_to_none(row["comparator"])
     if arm and ("arm" in varying or "comparator" in varying):
         parts.append(f"{arm} vs {comp}" if comp else arm)
     for col in ("qualifier", "subgroup", "data_cut"):
         if col in varying and na_to_none(row[col]):
-            parts.append(str(row[col]).replace("-", " ") if col == "qualifier" else str(row[col]))
+            if col == "qualifier":
+                parts.append(str(row[col]).replace("-", " "))
+            elif col == "data_cut":
+                parts.append((cut_labels or {}).get((row["study_id"], row[col]), str(row[col])))
+            else:
+                parts.append(str(row[col]))
     if "statistic" in varying and row["statistic"] in ("hazard_ratio", "odds_ratio"):
         parts.append(str(row["statistic"]).replace("_", " "))
     if "time" in varying and na_to_none(row["time"]) is not None:
@@ -253,7 +260,7 @@ def _sensitivity(spec: AnalysisSpec, rows: pd.DataFrame, fit: PoolResult | None,
 
 
 def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
-                   risk_of_bias: pd.DataFrame | None = None) -> Stratum:
+                   risk_of_bias: pd.DataFrame | None = None, data_cuts: pd.DataFrame | None = None) -> Stratum:
     level = spec.model.level
     notes: list[str] = []
     shown = frame[frame["role"].isin(SHOWN_ROLES)].copy()
@@ -287,14 +294,19 @@ def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evi
         sid, arm, comp = next(iter(pairs))
         if arm and comp:
             title += f": {arm_labels.get((sid, arm), arm)} vs {arm_labels.get((sid, comp), comp)}"
-    shown["detail"] = [_detail(r, varying, arm_labels) for r in shown.to_dict("records")]
+    cut_labels = data_cut_labels(data_cuts) if data_cuts is not None else {}
+    cut_rank = data_cut_order(data_cuts) if data_cuts is not None else {}
+    shown["detail"] = [_detail(r, varying, arm_labels, cut_labels) for r in shown.to_dict("records")]
     shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if na_to_none(v) is None else str(v))
                       if spec.subgroup else "")
     shown["block"] = np.where(shown["role"] == "umbrella", "published", "studies")
     shown["year_sort"] = shown["study_id"].map(lambda s: evidence_years.get(s) or 9999)
     shown["role_sort"] = shown["role"].map({"study": 0, "shown": 1, "umbrella": 2})
     shown["block_sort"] = (shown["block"] == "published").astype(int)
-    shown = shown.sort_values(["block_sort", "group", "role_sort", "year_sort", "label", "row"], kind="stable")
+    # one study's data cuts in time order (see netevidence.labels.data_cut_order), not in the record's row order
+    shown["cut_sort"] = [cut_rank.get((sid, cut), -1) for sid, cut in zip(shown["study_id"], shown["data_cut"])]
+    shown = shown.sort_values(["block_sort", "group", "role_sort", "year_sort", "label", "cut_sort", "row"],
+                              kind="stable")
     shown = shown.reset_index(drop=True)
 
     # study CIs of pooled rows, from yi and vi through the back-transform
@@ -470,9 +482,10 @@ def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
                 key = tuple((c, v) for c, v in zip(keys, kv))
                 if sub["role"].isin(SHOWN_ROLES).any():
                     strata.append(_build_stratum(spec, key, sub.drop(columns=[f"_k_{c}" for c in keys]),
-                                                 arm_labels, years, evidence.risk_of_bias))
+                                                 arm_labels, years, evidence.risk_of_bias, evidence.data_cuts))
         elif frame["role"].isin(SHOWN_ROLES).any():
-            strata.append(_build_stratum(spec, (), frame, arm_labels, years, evidence.risk_of_bias))
+            strata.append(_build_stratum(spec, (), frame, arm_labels, years, evidence.risk_of_bias,
+                                         evidence.data_cuts))
     if not strata:
         warnings.append("no row of the evidence base can be shown for this specification")
     curves = survival_curves(evidence, spec, frame) if spec.survival_curves is not None else None
