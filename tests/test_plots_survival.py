@@ -87,7 +87,8 @@ def test_the_table_has_one_labelled_row_per_curve_aligned_to_the_time_ticks(pane
     for panel in chosen:
         row_y = ylabels[panel.label]
         assert row_y < 0  # under the survival axis
-        row = sorted((t for t in numbers if t.get_position()[1] == pytest.approx(row_y)), key=lambda t: t.get_position()[0])
+        row = sorted((t for t in numbers if t.get_position()[1] == pytest.approx(row_y)),
+                     key=lambda t: t.get_position()[0])
         assert [t.get_position()[0] for t in row] == ticks
         assert [int(t.get_text()) for t in row] == list(panel.at_risk(ticks))
     assert "numbers at risk of the reconstructed data at 0, 6, 12, 18, 24 months" in alt

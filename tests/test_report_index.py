@@ -136,3 +136,18 @@ def test_data_cuts_show_their_labels_in_time_order():
     page = build_study(ev, "netter-1", {})
     assert [c["data_cut"] for c in page["data_cuts"]] == sorted(netter, key=netter.get)
     assert {o["data_cut"] for o in page["outcomes"] if o["data_cut"]} <= set(labels.values())
+
+
+def test_every_figure_links_its_svg_png_and_pdf(glass_site):
+    _, out = glass_site
+    page = out / "analyses" / "sirt-survival.html"
+    figures = re.findall(r"<figure>(.*?)</figure>", page.read_text(encoding="utf-8"), flags=re.S)
+    assert figures
+    for fig in figures:
+        caption = fig.split("<figcaption>", 1)[1]
+        links = re.findall(r'<a href="([^"]+)">(SVG|PNG|PDF)</a>', caption)
+        assert [kind for _, kind in links] == ["SVG", "PNG", "PDF"]
+        for href, kind in links:
+            target = page.parent / href
+            assert target.suffix == f".{kind.lower()}" and target.stat().st_size > 1000
+        assert (page.parent / links[2][0]).read_bytes().startswith(b"%PDF")

@@ -118,7 +118,8 @@ def test_the_analysis_page_shows_results_and_skip_reasons(evidence, tmp_path):
         id="forced", extra="small_study: {force: true}\n    analyses: {egger_test: true, begg_test: true, "
                            "trim_and_fill: true, meta_regression: {moderators: [year], force: true}}")))
     (analyses / "gated.yaml").write_text(textwrap.dedent(SYMPTOMS.format(
-        id="gated", extra="analyses: {trim_and_fill: true, meta_regression: {moderators: [design]}, cumulative: null}")))
+        id="gated",
+        extra="analyses: {trim_and_fill: true, meta_regression: {moderators: [design]}, cumulative: null}")))
     out = tmp_path / "site"
     write_site(evidence, out, analyses=analyses, cache_dir=tmp_path / "cache", build_time="2000-01-01 00:00 UTC")
     forced = (out / "analyses" / "forced.html").read_text(encoding="utf-8")
@@ -138,3 +139,14 @@ def test_the_analysis_page_shows_results_and_skip_reasons(evidence, tmp_path):
     assert "Egger&#39;s regression test for" not in gated
     # the cumulative analysis is on unless the specification switches it off
     assert "How the evidence accrued" in forced and "How the evidence accrued" not in gated
+
+
+def test_the_methods_text_states_the_gates(tmp_path):
+    from netevidence.report.methods import spec_methods
+
+    text = " ".join(spec_methods(_spec(tmp_path, "analyses: {egger_test: true, trim_and_fill: true, "
+                                                 "meta_regression: {moderators: [year, design]}}")))
+    assert ("Small-study effects: Egger's regression test (Egger et al. 1997) and trim-and-fill with the L0 "
+            "estimator (Duval and Tweedie 2000), only with at least 10 pooled studies") in text
+    assert "Meta-regression on year and design" in text and "10 pooled studies per moderator coefficient" in text
+    assert "Small-study effects" not in " ".join(spec_methods(_spec(tmp_path, "", name="none")))

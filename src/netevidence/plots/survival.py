@@ -117,8 +117,8 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_coun
     alt = ("Kaplan-Meier plot of reconstructed individual data" + (" over the digitised points" if show_points else "")
            + f": {curves_txt}."
            + (" Crosses mark censoring times." if show_censors else "")
-           + (f" Under the time axis, the numbers at risk of the reconstructed data at {', '.join(f'{t:g}' for t in ticks)} "
-              f"{time_label.lower()}." if at_risk_counts else ""))
+           + (f" Under the time axis, the numbers at risk of the reconstructed data at "
+              f"{', '.join(f'{t:g}' for t in ticks)} {time_label.lower()}." if at_risk_counts else ""))
     legend_in = 0.2 * len(labels)
     return plot, 6.5, CURVE_IN + table_in + 1.3 + legend_in + (0.25 if title else 0.0), alt
 

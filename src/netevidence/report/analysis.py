@@ -66,7 +66,8 @@ def _modality_name(m: str) -> str:
 
 def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -> dict[str, Any]:
     save(plot, stem, width, height)
-    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "alt": alt,
+    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "pdf": f"{rel}/{stem.name}.pdf",
+            "alt": alt,
             "width": int(round(width * 110)), "height": int(round(height * 110))}
 
 

@@ -99,7 +99,7 @@ def referenced_images(content: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(content, dict):
         for key, value in content.items():
-            if key in ("png", "svg") and isinstance(value, str):
+            if key in ("png", "svg", "pdf") and isinstance(value, str):
                 found.add(Path(value).name)
             else:
                 found |= referenced_images(value)

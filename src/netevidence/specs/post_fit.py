@@ -24,7 +24,7 @@ from ..evidence import EvidenceBase
 from ..pooling import (BeggTestResult, EggerTestResult, MetaRegressionResult, Prediction, TrimFillResult,
                        begg_test, egger_test, meta_regression, trim_and_fill)
 from .run import Stratum, small_study_gate
-from .schema import AnalysisSpec, MetaRegression
+from .schema import MODERATORS, AnalysisSpec, MetaRegression
 
 NUMERIC_MODERATORS = ("year", "n")
 
@@ -101,7 +101,7 @@ def moderator_gate(cfg: MetaRegression, k: int, coefficients: int) -> str | None
     if k < need and not cfg.force:
         return (f"k = {k} is below {cfg.min_k_per_moderator} studies per moderator coefficient ({need} for "
                 f"{coefficients}), too few for a meta-regression (Cochrane Handbook, section 10.11.5.1); set "
-                "meta_regression: {force: true} to fit it anyway")
+                "meta_regression: {force: true} to override")
     return None
 
 
@@ -120,7 +120,7 @@ def moderator_table(evidence: EvidenceBase, pooled: pd.DataFrame, moderators) ->
         elif m == "modality":
             out[m] = pooled["modality"].astype(object)
         else:
-            raise ValueError(f"unknown moderator {m!r} (known: year, n, design, modality)")
+            raise ValueError(f"unknown moderator {m!r} (known: {', '.join(MODERATORS)})")
     return pd.DataFrame(out, index=pooled.index)
 
 
@@ -133,7 +133,8 @@ def _meta_regression(evidence: EvidenceBase, cfg: MetaRegression, st: Stratum,
     categorical = [m for m in cfg.moderators if m not in NUMERIC_MODERATORS]
     numeric = [m for m in cfg.moderators if m in NUMERIC_MODERATORS]
     if used.empty:
-        return Skipped("meta_regression", f"no pooled study has a value for every moderator ({', '.join(cfg.moderators)})")
+        return Skipped("meta_regression",
+                       f"no pooled study has a value for every moderator ({', '.join(cfg.moderators)})")
     coefficients = (sum(max(mods[m].nunique() - 1, 0) for m in categorical)
                     + sum(int(mods[m].nunique() > 1) for m in numeric))
     why = moderator_gate(cfg, len(used), int(coefficients))

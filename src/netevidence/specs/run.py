@@ -425,7 +425,7 @@ def small_study_gate(spec: AnalysisSpec, k: int) -> str | None:
         return f"it needs at least 3 pooled studies (k = {k})"
     if k < spec.small_study.min_k and not spec.small_study.force:
         return (f"k = {k} is below {spec.small_study.min_k} studies, too few to tell small-study effects from "
-                "chance (Cochrane Handbook, section 13.3.5.4); set small_study: {force: true} to draw it anyway")
+                "chance (Cochrane Handbook, section 13.3.5.4); set small_study: {force: true} to override")
     return None
 
 

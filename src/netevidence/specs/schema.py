@@ -195,10 +195,10 @@ MODERATORS = ("year", "n", "design", "modality")
 class MetaRegression(_Model):
     """A meta-regression of the pooled effect sizes on study-level ``moderators`` (metafor's
     ``rma(yi, vi, mods = ~ ...)``): ``year`` (publication year) and ``n`` (patients of the row) enter as
-    numbers, ``design`` and ``modality`` as indicator variables against their first level in alphabetical order (R's ``factor()``). The
-    Cochrane Handbook (section 10.11.5.1) advises against it with fewer than 10 studies per moderator: with
-    fewer than ``min_k_per_moderator`` pooled studies per coefficient it is not fitted and the page says
-    why, unless ``force`` is true."""
+    numbers, ``design`` and ``modality`` as indicator variables against their first level in alphabetical
+    order (R's ``factor()``). The Cochrane Handbook (section 10.11.5.1) advises against it with fewer than
+    10 studies per moderator: with fewer than ``min_k_per_moderator`` pooled studies per coefficient it is
+    not fitted and the page says why, unless ``force`` is true."""
 
     moderators: list[Literal["year", "n", "design", "modality"]] = Field(min_length=1)
     min_k_per_moderator: int = Field(default=10, ge=2)
