@@ -3,6 +3,7 @@ trim-and-fill, meta-regression and the cumulative analysis, their Cochrane gates
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -133,6 +134,8 @@ def test_the_analysis_page_shows_results_and_skip_reasons(evidence, tmp_path):
     assert f"Trim-and-fill (L0 estimator): {t.k0} " in forced
     assert "Meta-regression on year (k = " in forced and "coefficients on the logit proportion scale" in forced
     assert "Test of moderators: QM(1) = " in forced
+    # the coefficient table's p column holds the number alone ("0.686", "< 0.001"), not "= 0.686"
+    assert not re.search(r'<td class="num">= ', forced)
     gated = (out / "analyses" / "gated.html").read_text(encoding="utf-8")
     assert f"Trim-and-fill not run: k = {st.k} is below 10 studies" in gated
     assert "Meta-regression not run: k = " in gated and "section 10.11.5.1" in gated

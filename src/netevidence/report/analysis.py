@@ -285,7 +285,7 @@ def post_fit_text(post: PostFitAnalyses | None, st) -> dict[str, Any] | None:
             "level": f"{100 * r.level:g}% CI",
             "stat": stat,
             "rows": [{"name": _coefficient_label(name), "estimate": f"{b:.3f}", "se": f"{se:.3f}",
-                      "ci": f"[{lo:.3f}, {hi:.3f}]", "statistic": f"{z:.2f}", "p": fmt_p(pv)}
+                      "ci": f"[{lo:.3f}, {hi:.3f}]", "statistic": f"{z:.2f}", "p": fmt_p(pv).removeprefix("= ")}
                      for name, b, se, lo, hi, z, pv in zip(r.names, r.coef, r.se, r.ci_low, r.ci_high, r.statistic,
                                                            r.pval)],
             "tests": (f"Test of moderators: {test}, p {fmt_p(r.qm_pval)}. Residual heterogeneity: τ² = {r.tau2:.4f}, "
