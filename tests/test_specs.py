@@ -236,7 +236,12 @@ def test_netter1_all_cuts_shown_and_never_pooled(results):
     result = results["netter-1-hazard-ratios"]
     assert all(st.fit is None for st in result.strata)
     pfs = next(st for st in result.strata if st.key == (("endpoint", "pfs"),))
-    assert {"primary-2017", "update-2016-06", "later-abstracts"} <= {d.split("; ")[-1] for d in pfs.rows["detail"]}
+    # each data cut named by its label, not its id
+    from netevidence.labels import data_cut_labels
+
+    labels = data_cut_labels(load_evidence(ROOT / "evidence").data_cuts)
+    wanted = {labels[("netter-1", c)] for c in ("primary-2017", "update-2016-06", "later-abstracts")}
+    assert wanted <= {d.split("; ")[-1] for d in pfs.rows["detail"]}
 
 
 def test_latest_data_cut_rule(evidence):

@@ -83,8 +83,10 @@ for arm, n in (("everolimus", 205), ("placebo", 97)):
     d = ipd[ipd["arm"] == arm]
     curve = digitise(km_corners(d["time"].to_numpy(), d["event"].to_numpy()), rng, sd_time=0.05,
                      sd_survival=0.003, drop_fraction=0.3)
-    panels.append(kaplan_meier_panel(curve, n, label=f"RADIANT-4 {arm}"))
-p, w, h, _ = km_plot(panels, title="Reconstructed overall survival over digitised points (RADIANT-4)")
+    grid = np.arange(0.0, d["time"].max(), 3.0)  # the published table's numbers at risk, every 3 months
+    at_risk = pd.DataFrame({"time": grid, "n_at_risk": [int((d["time"] >= t).sum()) for t in grid]})
+    panels.append(kaplan_meier_panel(curve, n, label=f"RADIANT-4 {arm}", at_risk=at_risk))
+p, w, h, _ = km_plot(panels, title="Reconstructed overall survival (RADIANT-4)", xticks=[0, 6, 12, 18, 24])
 png(p, "km-reconstructed", w, h)
 
 # the risk-of-bias plots, of the evidence base and at 1, 10 and 60 studies

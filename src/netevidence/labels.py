@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .records import vocabulary
+from .values import na_to_none
 
 STATISTIC_LABELS: Mapping[str, str] = {
     "count": "events out of n",
@@ -40,3 +41,37 @@ def term_label(kind: str, code: str) -> str:
     if kind == "design":
         return vocabulary.DESIGNS.get(code, code.replace("_", " "))
     raise ValueError(f"unknown vocabulary kind {kind!r} (known: statistic, modality, endpoint, design)")
+
+
+def _records(table) -> list[dict]:
+    return table.to_dict("records") if hasattr(table, "to_dict") else list(table)
+
+
+def data_cut_labels(data_cuts) -> dict[tuple[str, str], str]:
+    """The label of each data cut, keyed by ``(study_id, data_cut)``, from the data-cuts table
+    (:func:`netevidence.tables.data_cuts_table`, or its rows as dicts); a cut without a label keeps its id."""
+    return {(r["study_id"], r["data_cut"]): (na_to_none(r.get("label")) or r["data_cut"])
+            for r in _records(data_cuts)}
+
+
+def data_cut_order(data_cuts) -> dict[tuple[str, str], int]:
+    """The rank of each data cut of a study in time, keyed by ``(study_id, data_cut)``: by cut-off date, a
+    cut with only a year counted from the start of that year; cuts with neither come last; ties keep the
+    record's order."""
+    def when(r) -> tuple[int, str]:
+        date, year = na_to_none(r.get("cutoff_date")), na_to_none(r.get("year"))
+        if date is not None:
+            return 0, str(date)
+        if year is not None:
+            return 0, f"{int(year):04d}-01-01"
+        return 1, ""
+
+    rows = _records(data_cuts)
+    ranked = sorted(range(len(rows)), key=lambda i: (rows[i]["study_id"], when(rows[i]), i))
+    out, previous, rank = {}, None, 0
+    for i in ranked:
+        r = rows[i]
+        rank = rank + 1 if r["study_id"] == previous else 0
+        previous = r["study_id"]
+        out[(r["study_id"], r["data_cut"])] = rank
+    return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..appraisal import LABELS as CERTAINTY_LABELS
+from ..effects import measure_facts
 from ..evidence import EvidenceBase
+from ..labels import data_cut_labels, term_label
 from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
                      traffic_light_plot, with_risk_of_bias_column)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
@@ -22,6 +23,8 @@ from ..plots.layout import fmt_ci, fmt_p
 from ..records import vocabulary
 from ..specs import (AnalysisSpec, PublishedComparison, cumulative_by_year, published_comparisons, run_spec,
                      summary_of_findings)
+from ..specs.post_fit import PostFitAnalyses, post_fit_analyses
+from ..values import plain_value
 from .exports import export_analysis
 from .methods import proportion_model_comparison, spec_methods
 
@@ -33,18 +36,6 @@ ROLE_TEXT = {
 }
 
 
-def _clean(x: Any) -> Any:
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, (np.floating, float)):
-        return None if math.isnan(float(x)) else float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
-
-
 def record_location(evidence: EvidenceBase, r: dict) -> str:
     """``file:line`` of a row, the file relative to the evidence directory (so that the site does not
     depend on where the evidence directory is)."""
@@ -52,7 +43,7 @@ def record_location(evidence: EvidenceBase, r: dict) -> str:
     if not file:
         return ""
     rel = _relative_file(str(evidence.root), str(file))
-    return f"{rel}:{r['line']}" if _clean(r.get("line")) is not None else rel
+    return f"{rel}:{r['line']}" if plain_value(r.get("line")) is not None else rel
 
 
 @functools.lru_cache(maxsize=65536)
@@ -67,7 +58,7 @@ def _relative_file(root: str, file: str) -> str:
 
 
 def _int(x: Any) -> int | None:
-    x = _clean(x)
+    x = plain_value(x)
     return None if x is None else int(x)
 
 
@@ -77,7 +68,8 @@ def _modality_name(m: str) -> str:
 
 def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -> dict[str, Any]:
     save(plot, stem, width, height)
-    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "alt": alt,
+    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "pdf": f"{rel}/{stem.name}.pdf",
+            "alt": alt,
             "width": int(round(width * 110)), "height": int(round(height * 110))}
 
 
@@ -115,9 +107,9 @@ def _row_text(evidence: EvidenceBase, spec: AnalysisSpec, st, r: dict, fmt: Valu
         "estimate": fmt.ci(r["value"], r["low"], r["high"]),
         "variance": variance_label(r) if r["role"] == "study" else "",
         "weight": f"{r['weight']:.1f}%" if pd.notna(r["weight"]) else "",
-        "source": r["source"], "location": r["location"], "verified": _clean(r["verified"]),
+        "source": r["source"], "location": r["location"], "verified": plain_value(r["verified"]),
         "where": record_location(evidence, r),
-        "rob": _rob_text(r.get("risk_of_bias")), "rob_level": _clean(r.get("risk_of_bias")) or "none",
+        "rob": _rob_text(r.get("risk_of_bias")), "rob_level": plain_value(r.get("risk_of_bias")) or "none",
     }
 
 
@@ -176,7 +168,7 @@ def _sensitivity_texts(st, fmt: ValueFormat) -> list[dict[str, Any]]:
     out = []
     for r in st.sensitivity.to_dict("records"):
         est = r.get("estimate")
-        out.append({"analysis": r["analysis"], "k": _clean(r.get("k")),
+        out.append({"analysis": r["analysis"], "k": plain_value(r.get("k")),
                     "estimate": fmt.ci(est, r.get("ci_low", np.nan), r.get("ci_high", np.nan)) if _finite(est) else "",
                     "tau2": f"{r['tau2']:.4f}" if _finite(r.get("tau2", np.nan)) else "",
                     "i2": f"{r['i2']:.1f}%" if _finite(r.get("i2", np.nan)) else "",
@@ -214,7 +206,9 @@ def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img
             "pooled": _pooled_text(st, fmt), "subgroups": subgroups, "subgroup_test": subgroup_test,
             "sensitivity": _sensitivity_texts(st, fmt),
             "funnel": _funnel_figure(spec, st, img_dir / f"{spec.id}-{i}-funnel", img_rel),
-            "cumulative": _cumulative(evidence, st), "notes": list(st.notes), "bayes": _bayes_text(st, fmt),
+            "cumulative": _cumulative(evidence, st) if spec.analyses.cumulative is not None else None,
+            "post_fit": post_fit_text(post_fit_analyses(evidence, spec, st), st),
+            "notes": list(st.notes), "bayes": _bayes_text(st, fmt),
             "certainty": _certainty(st.certainty),
             "comparisons": [comparison_text(c) for c in published_comparisons(evidence, st)]}
 
@@ -232,11 +226,14 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     pooled_studies = {sid for st in result.strata if st.fit is not None
                       for sid in st.rows.loc[st.rows["role"] == "study", "study_id"]}
     exclusions = []
+    cut_labels = data_cut_labels(evidence.data_cuts)
     for r in result.exclusions.to_dict("records"):
         exclusions.append({
             "study_id": r["study_id"], "study_name": r["study_name"], "endpoint": r["endpoint"],
-            "what": "; ".join(str(x) for x in (r["statistic"], _clean(r["arm"]), _clean(r["qualifier"]),
-                                                _clean(r["subgroup"]), _clean(r["data_cut"])) if x),
+            "what": "; ".join(str(x) for x in (r["statistic"], plain_value(r["arm"]), plain_value(r["qualifier"]),
+                                                plain_value(r["subgroup"]),
+                                                cut_labels.get((r["study_id"], r["data_cut"]),
+                                                               plain_value(r["data_cut"]))) if x),
             "source": r["source"], "role": ROLE_TEXT.get(r["role"], r["role"]), "reason": r["reason"],
             "where": record_location(evidence, r),
         })
@@ -256,10 +253,10 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         used_studies.update(set(result.selection["study_id"]))
     km = None
     if result.km:
-        kp, w, h, alt = km_plot(result.km, title=spec.title)
+        kp, w, h, alt = km_plot(result.km, title=spec.title, **spec.km.model_dump())
         km = {"figure": _figure(kp, img_dir / f"{spec.id}-km", w, h, alt, img_rel),
               "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
-    sof = [{k: _clean(v) for k, v in r.items()}
+    sof = [{k: plain_value(v) for k, v in r.items()}
            for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
     return {
         "id": spec.id, "title": spec.title, "description": spec.description,
@@ -272,7 +269,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
 
 
 def _rob_text(level: Any) -> str:
-    level = _clean(level)
+    level = plain_value(level)
     if level is None:
         return "not assessed"
     return f"{LEVEL_SYMBOLS.get(level, '')} {str(level).replace('_', ' ')}".strip()
@@ -287,6 +284,90 @@ def _cumulative(evidence: EvidenceBase, st) -> dict[str, Any] | None:
              "estimate": fmt_ci(r["estimate"], r["ci_low"], r["ci_high"], st.scale),
              "tau2": f"{r['tau2']:.4f}" if np.isfinite(r["tau2"]) else ""} for r in table.to_dict("records")]
     return {"rows": rows, "missing": missing}
+
+
+POST_FIT_NAMES = {"egger_test": "Egger's regression test", "begg_test": "Begg's rank correlation test",
+                  "trim_and_fill": "Trim-and-fill", "meta_regression": "Meta-regression"}
+
+
+def _back(transf, *values: float) -> list[float]:
+    """``values`` on the reporting scale (a decreasing back-transform swaps an interval's limits)."""
+    return [float(transf(v)) if transf is not None else float(v) for v in values]
+
+
+def post_fit_text(post: PostFitAnalyses | None, st) -> dict[str, Any] | None:
+    """The sentences and the moderator table of the analyses a specification asks for after the pooled fit
+    (see :mod:`netevidence.specs.post_fit`), or None when none was asked for."""
+    if post is None:
+        return None
+    lines = []
+    if post.egger is not None:
+        e = post.egger
+        stat = "z" if e.df is None else f"t({e.df})"
+        est, a, b = _back(st.transf, e.limit_estimate, e.limit_ci_low, e.limit_ci_high)
+        lines.append(f"Egger's regression test for funnel-plot asymmetry ("
+                     f"{'equal-effects' if e.method == 'EE' else 'random-effects'} meta-regression on the "
+                     f"standard error, {e.method}): {stat} = {e.statistic:.2f}, p {fmt_p(e.pval)}; estimate as the "
+                     f"standard error goes to 0: {fmt_ci(est, min(a, b), max(a, b), st.scale)}.")
+    if post.begg is not None:
+        g = post.begg
+        lines.append(f"Begg's rank correlation test: Kendall's τ = {g.tau:.3f}, p {fmt_p(g.pval)} "
+                     f"({'exact' if g.exact else 'normal approximation'}).")
+    if post.trim_and_fill is not None:
+        t, p = post.trim_and_fill.result, post.trim_and_fill.prediction
+        k = int((~np.asarray(t.filled)).sum())
+        lines.append(f"Trim-and-fill ({t.estimator} estimator): {t.k0} "
+                     f"{'study' if t.k0 == 1 else 'studies'} estimated missing on the {t.side} side of the funnel; "
+                     f"with {'it' if t.k0 == 1 else 'them'} filled in, the pooled estimate is "
+                     f"{_pred_text(p, st.scale)} (k = {k + t.k0}), against {_pred_text(st.prediction, st.scale)} "
+                     f"(k = {k}) from the studies found." if t.k0 else
+                     f"Trim-and-fill ({t.estimator} estimator): no study is estimated missing, so the pooled estimate "
+                     f"is unchanged ({_pred_text(p, st.scale)}, k = {k}).")
+    regression = None
+    if post.meta_regression is not None:
+        m, r = post.meta_regression, post.meta_regression.result
+        scale = measure_facts(st.measure).analysis_label.lower() if st.measure else "analysis scale"
+        stat = "z" if r.df is None else "t"
+        test = (f"F({r.qm_df}, {r.df}) = {r.qm:.2f}" if r.df is not None else f"QM({r.qm_df}) = {r.qm:.2f}")
+        regression = {
+            "caption": _regression_caption(m, scale),
+            "level": f"{100 * r.level:g}% CI",
+            "stat": stat,
+            "rows": [{"name": _coefficient_label(name), "estimate": f"{b:.3f}", "se": f"{se:.3f}",
+                      "ci": f"[{lo:.3f}, {hi:.3f}]", "statistic": f"{z:.2f}", "p": fmt_p(pv).removeprefix("= ")}
+                     for name, b, se, lo, hi, z, pv in zip(r.names, r.coef, r.se, r.ci_low, r.ci_high, r.statistic,
+                                                           r.pval)],
+            "tests": (f"Test of moderators: {test}, p {fmt_p(r.qm_pval)}. Residual heterogeneity: τ² = {r.tau2:.4f}, "
+                      f"I² = {r.i2:.1f}%, QE({r.qe_df}) = {r.qe:.2f}, p {fmt_p(r.qe_pval)}"
+                      + (f"; R² = {r.r2:.1f}%" if r.r2 is not None else "") + "."),
+            "left_out": list(m.left_out),
+        }
+    skipped = [f"{POST_FIT_NAMES[s.analysis]} not run: {s.reason}." for s in post.skipped]
+    return {"lines": lines, "regression": regression, "skipped": skipped}
+
+
+def _regression_caption(m, scale: str) -> str:
+    r = m.result
+    parts = [f"Meta-regression on {', '.join(m.moderators)} (k = {r.k}, τ² estimator {r.method})",
+             f"coefficients on the {scale} scale"]
+    if "year" in m.moderators:
+        parts.append("year: change per year of publication")
+    if "n" in m.moderators:
+        parts.append("n: change per patient")
+    parts += [f"{mod}: difference from {_moderator_label(mod, ref)}" for mod, ref in m.reference]
+    return "; ".join(parts) + "."
+
+
+def _moderator_label(moderator: str, level: str) -> str:
+    return term_label(moderator, level) if moderator in ("design", "modality") else level
+
+
+def _coefficient_label(name: str) -> str:
+    """``design[rct]`` as ``design: randomised controlled trial``; other names unchanged."""
+    if "[" in name and name.endswith("]"):
+        mod, level = name[:-1].split("[", 1)
+        return f"{mod}: {_moderator_label(mod, level)}"
+    return name
 
 
 def _certainty(c) -> dict[str, Any] | None:

@@ -48,6 +48,28 @@ def _scales(spec: AnalysisSpec) -> str:
     return f"Analysed are {'; '.join(parts)}. " if parts else ""
 
 
+def post_fit_methods(spec: AnalysisSpec) -> list[str]:
+    """The paragraph on the analyses ``spec.analyses`` asks for after the pooled fit (empty when none)."""
+    a, small = spec.analyses, spec.small_study
+    tests = [name for name, on in (("Egger's regression test (Egger et al. 1997)", a.egger_test),
+                                   ("Begg's rank correlation test (Begg and Mazumdar 1994)", a.begg_test),
+                                   ("trim-and-fill with the L0 estimator (Duval and Tweedie 2000)", a.trim_and_fill))
+             if on]
+    out = []
+    if tests:
+        gate = ("from 3 pooled studies on, as the specification forces it" if small.force else
+                f"only with at least {small.min_k} pooled studies (Cochrane Handbook, section 13.3.5.4)")
+        out.append(f"Small-study effects: {_list(tests)}, {gate}.")
+    if a.meta_regression is not None:
+        r = a.meta_regression
+        gate = ("as the specification forces it, with at least two more studies than coefficients" if r.force else
+                f"only with at least {r.min_k_per_moderator} pooled studies per moderator coefficient (Cochrane "
+                "Handbook, section 10.11.5.1)")
+        out.append(f"Meta-regression on {_list(r.moderators)} with the model above (Thompson and Higgins 2002), "
+                   f"{gate}.")
+    return out
+
+
 def spec_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
     """Paragraphs describing what the specification selects and how it pools; ``pooled=False`` (no stratum
     had enough studies) drops the sensitivity analyses, which then have nothing to repeat."""
@@ -112,6 +134,8 @@ def spec_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
     elif m.pool and not pooled:
         out.append("No stratum had enough studies with a within-study variance to pool, so there is no pooled "
                    "estimate and no sensitivity analysis.")
+    if m.pool and pooled:
+        out.extend(post_fit_methods(spec))
     out.extend(few_studies_methods(spec, pooled=m.pool and pooled))
     if spec.survival_curves is not None:
         c = spec.survival_curves

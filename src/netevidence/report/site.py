@@ -99,7 +99,7 @@ def referenced_images(content: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(content, dict):
         for key, value in content.items():
-            if key in ("png", "svg") and isinstance(value, str):
+            if key in ("png", "svg", "pdf") and isinstance(value, str):
                 found.add(Path(value).name)
             else:
                 found |= referenced_images(value)
@@ -308,11 +308,15 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
             entry = modality_rows.setdefault(m, {"modality": m, "studies": 0, "patients": 0, "numbers": []})
             entry["studies"] += 1
             entry["patients"] += patients.get(m, 0)
+    # a result across several modalities (a pool of resin and glass microspheres) is listed under each of
+    # them, saying so, rather than under a row of its own that no record counts towards
     for c in contents:
         for s in c["summary"]:
-            key = s["modality"]
-            entry = modality_rows.setdefault(key, {"modality": key, "studies": 0, "patients": 0, "numbers": []})
-            entry["numbers"].append(s)
+            terms = [t for t in str(s["modality"]).split("+") if t] or [""]
+            across = f"across {vocabulary.modality_label(s['modality'])}" if len(terms) > 1 else ""
+            for key in terms:
+                entry = modality_rows.setdefault(key, {"modality": key, "studies": 0, "patients": 0, "numbers": []})
+                entry["numbers"].append(dict(s, across=across))
     order = list(vocabulary.MODALITIES)
     summary = sorted(modality_rows.values(),
                      key=lambda e: (order.index(e["modality"]) if e["modality"] in order else len(order), e["modality"]))

@@ -4,81 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from ..evidence import EvidenceBase
+from ..labels import data_cut_labels, data_cut_order
 from ..records import vocabulary
 from ..records.appraisal_tools import JUDGED_FROM
-from .analysis import _clean, record_location
+from ..values import plain_value
+from .analysis import record_location
 from .exports import format_reference
-
-STAT_FIELDS = ("events", "n", "percent", "estimate", "ci_low", "ci_high", "ci_level", "p", "low", "high",
-               "range_low", "range_high")
-
-
-def _value_text(r: dict) -> str:
-    """The number as reported, in words of its statistic kind."""
-    s = r["statistic"]
-    g = {k: _clean(r.get(k)) for k in STAT_FIELDS + ("p_relation", "unit", "not_reached", "ci_high_not_reached")}
-
-    def num(x):
-        return "" if x is None else (f"{x:g}" if isinstance(x, float) else str(x))
-
-    ci = ""
-    if g["ci_low"] is not None or g["ci_high"] is not None or g["ci_high_not_reached"]:
-        hi = "NR" if g["ci_high_not_reached"] else num(g["ci_high"])
-        lvl = f"{round(100 * g['ci_level'])}% CI " if g["ci_level"] is not None else "CI "
-        ci = f" ({lvl}{num(g['ci_low'])} to {hi})"
-    if s == "count":
-        return f"{num(g['events'])}/{num(g['n'])}" + (f" ({num(g['percent'])}%)" if g["percent"] is not None else "")
-    if s == "events":
-        return f"{num(g['events'])} events" + (f" ({num(g['percent'])}%)" if g["percent"] is not None else "")
-    if s == "proportion":
-        return f"{num(g['percent'])}%" + (f" of {num(g['n'])}" if g["n"] is not None else "") + ci
-    if s in ("hazard_ratio", "odds_ratio", "rmst", "rmst_difference", "median_time", "median_of_studies"):
-        if g["not_reached"]:
-            return "not reached" + ci
-        unit = f" {g['unit']}" if g["unit"] else ""
-        txt = f"{num(g['estimate'])}{unit}{ci}"
-        if g["range_low"] is not None:
-            txt += f", range {num(g['range_low'])}-{num(g['range_high'])}"
-        if g["p"] is not None:
-            txt += f", p {g['p_relation'] or '='} {num(g['p'])}"
-        return txt
-    if s == "survival_at":
-        return f"{num(g['percent'])}%{ci}"
-    if s == "range":
-        return f"{num(g['low'])} to {num(g['high'])} {g['unit'] or ''}".strip()
-    if s == "p_value":
-        return f"p {g['p_relation'] or '='} {num(g['p'])}"
-    return ""
-
+from .formatting import statistic_text
 
 def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[str, list[dict]]) -> dict[str, Any]:
     rec = evidence.record(study_id)
     srow = evidence.rows_of("studies", study_id)[0]
+    cut_labels = data_cut_labels(evidence.rows_of("data_cuts", study_id))
     outcomes = []
     for r in evidence.rows_of("outcomes", study_id):
-        time = _clean(r["time"])
+        time = plain_value(r["time"])
         outcomes.append({
             "endpoint": vocabulary.ENDPOINTS.get(r["endpoint"], r["endpoint"]),
             "endpoint_id": r["endpoint"],
-            "qualifier": _clean(r["qualifier"]) or "", "subgroup": _clean(r["subgroup"]) or "",
-            "arm": (_clean(r["arm"]) or "") + (f" vs {r['comparator']}" if _clean(r["comparator"]) else ""),
+            "qualifier": plain_value(r["qualifier"]) or "", "subgroup": plain_value(r["subgroup"]) or "",
+            "arm": (plain_value(r["arm"]) or "") + (f" vs {r['comparator']}" if plain_value(r["comparator"]) else ""),
             "time": f"{time:g} {r['time_unit']}" if time is not None else "",
-            "data_cut": _clean(r["data_cut"]) or "", "statistic": r["statistic"].replace("_", " "),
-            "value": _value_text(r), "aggregation": r["aggregation"],
-            "source": r["source"], "location": _clean(r["location"]) or "", "kind": r["source_kind"],
-            "verified": _clean(r["verified"]), "note": _clean(r["note"]) or "",
+            "data_cut": cut_labels.get((study_id, r["data_cut"]), plain_value(r["data_cut"]) or ""),
+            "statistic": r["statistic"].replace("_", " "),
+            "value": statistic_text(r), "aggregation": r["aggregation"],
+            "source": r["source"], "location": plain_value(r["location"]) or "", "kind": r["source_kind"],
+            "verified": plain_value(r["verified"]), "note": plain_value(r["note"]) or "",
             "where": record_location(evidence, r),
         })
     chars = []
     for r in evidence.rows_of("characteristics", study_id):
-        chars.append({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()})
-    cuts = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
-            for r in evidence.rows_of("data_cuts", study_id)]
-    arms = [{k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()}
+        chars.append(dict({k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()},
+                          value=statistic_text(r), statistic=str(r["statistic"]).replace("_", " ")))
+    cut_rows = evidence.rows_of("data_cuts", study_id)
+    cut_rank = data_cut_order(cut_rows)
+    cuts = [{k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()}
+            for r in sorted(cut_rows, key=lambda r: cut_rank[(study_id, r["data_cut"])])]
+    arms = [{k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()}
             for r in evidence.rows_of("arms", study_id)]
-    review = [dict({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()},
+    review = [dict({k: ("" if plain_value(v) is None else plain_value(v)) for k, v in r.items()},
                    where=record_location(evidence, r))
               for r in evidence.rows_of("review_counts", study_id)]
     pop = None
@@ -108,7 +73,7 @@ def build_study(evidence: EvidenceBase, study_id: str, analyses_by_study: dict[s
         "id": study_id, "name": rec.name, "title": rec.title or "",
         "design": vocabulary.DESIGNS.get(rec.design, rec.design),
         "modality": ", ".join(vocabulary.MODALITIES.get(m, m) for m in rec.modality),
-        "year": _clean(srow.get("year")) or "", "citation": rec.citation, "notes": rec.notes or "",
+        "year": plain_value(srow.get("year")) or "", "citation": rec.citation, "notes": rec.notes or "",
         "related": list(rec.related),
         "included_ids": list(rec.review.included_ids) if rec.review is not None else [],
         "included_note": (rec.review.included_note or "") if rec.review is not None else "",
@@ -134,9 +99,9 @@ def _risk_of_bias(evidence: EvidenceBase, study_id: str) -> list[dict]:
         out.append({
             "tool": first["tool_name"], "endpoints": str(first["endpoints"]).replace("+", ", "),
             "overall": first["overall_label"], "overall_level": first["overall_level"], "support": first["support"],
-            "judged_from": JUDGED_FROM[first["judged_from"]], "seen_at": _clean(first["seen_at"]) or "",
+            "judged_from": JUDGED_FROM[first["judged_from"]], "seen_at": plain_value(first["seen_at"]) or "",
             "domains": [{"label": r["domain_label"], "judgement": r["judgement_label"], "level": r["level"],
-                         "support": _clean(r["domain_support"]) or "",
+                         "support": plain_value(r["domain_support"]) or "",
                          "where": record_location(evidence, {"file": r["file"], "line": r["line"]})}
                         for r in rows],
         })

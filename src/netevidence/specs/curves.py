@@ -24,15 +24,8 @@ from ..survival import reconstruct_ipd
 from ..survival.analysis import kaplan_meier
 from ..survival.parametric import ParametricCurve, fit_parametric
 from ..survival.summary_curve import StudyIntervals, SummaryCurve, summary_curve
+from ..values import na_to_none
 from .schema import AnalysisSpec
-
-
-def _none(x):
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, float) and np.isnan(x):
-        return None
-    return x
 
 
 @dataclass(frozen=True)
@@ -51,8 +44,9 @@ class SurvivalCurves:
 
 @dataclass(frozen=True)
 class KaplanMeierPanel:
-    """A reconstructed Kaplan-Meier curve (``km``: time, survival, ci_low, ci_high) over its digitised
-    points (``digitised``: time, survival as fractions)."""
+    """A reconstructed Kaplan-Meier curve (``km``: time, survival, ci_low, ci_high, n_at_risk, n_event,
+    n_censored at every distinct reconstructed time) over its digitised points (``digitised``: time,
+    survival as fractions)."""
 
     label: str
     study: str
@@ -62,6 +56,19 @@ class KaplanMeierPanel:
     events: int
     median: float
     diagnostics: str
+
+    def at_risk(self, times) -> np.ndarray:
+        """Numbers at risk of the reconstructed data at ``times``: patients whose time is ``t`` or later
+        (lifelines' ``add_at_risk_counts`` and survminer's risk table count the same way)."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        t = self.km["time"].to_numpy(float)
+        n_risk = self.km["n_at_risk"].to_numpy(int)
+        first = np.searchsorted(t, times, side="left")
+        return np.where(first < len(t), n_risk[np.minimum(first, len(t) - 1)], 0).astype(int)
+
+    def censored(self) -> pd.DataFrame:
+        """Times with censored patients and the survival there (where censoring marks are drawn)."""
+        return self.km.loc[self.km["n_censored"] > 0, ["time", "survival", "n_censored"]].reset_index(drop=True)
 
 
 def _months(t, unit) -> float:
@@ -78,22 +85,22 @@ def survival_curves(evidence: EvidenceBase, spec: AnalysisSpec, frame: pd.DataFr
                                          "times": None, "time_unit": None})
     rows = select_rows(evidence, spec.model_copy(update={"select": sel, "stratify": []}))
     rows = rows[rows["role"].isin(["study", "shown"]) & ~rows["published"] & rows["comparator"].map(
-        lambda c: _none(c) is None)]
-    patients = {r.study_id: _none(r.patients) for r in evidence.studies.itertuples(index=False)}
-    arm_n = {(r.study_id, r.arm): _none(r.patients) for r in evidence.arms.itertuples(index=False)}
+        lambda c: na_to_none(c) is None)]
+    patients = {r.study_id: na_to_none(r.patients) for r in evidence.studies.itertuples(index=False)}
+    arm_n = {(r.study_id, r.arm): na_to_none(r.patients) for r in evidence.arms.itertuples(index=False)}
     grid = np.arange(3.0, cfg.horizon + 1e-9, 3.0)
     fits, curve_rows, point_rows, notes = [], [], [], []
     intervals: dict[str, list[StudyIntervals]] = {}
-    for (study, arm), sub in rows.groupby([rows["study_id"], rows["arm"].map(lambda a: _none(a) or "")],
+    for (study, arm), sub in rows.groupby([rows["study_id"], rows["arm"].map(lambda a: na_to_none(a) or "")],
                                           sort=True):
         name = sub["study_name"].iloc[0] + (f" ({arm})" if arm else "")
         group = sub["modality"].iloc[0] if cfg.group_by == "modality" else name
         landmarks, median = [], None
         for r in sub.to_dict("records"):
-            if r["statistic"] == "survival_at" and _none(r["percent"]) is not None:
+            if r["statistic"] == "survival_at" and na_to_none(r["percent"]) is not None:
                 landmarks.append((_months(r["time"], r["time_unit"]), float(r["percent"]) / 100))
-            elif r["statistic"] == "median_time" and _none(r["estimate"]) is not None:
-                median = _months(r["estimate"], _none(r["unit"]) or "months")
+            elif r["statistic"] == "median_time" and na_to_none(r["estimate"]) is not None:
+                median = _months(r["estimate"], na_to_none(r["unit"]) or "months")
         points = landmarks + ([(median, 0.5)] if median is not None else [])
         if not points:
             continue
@@ -167,7 +174,7 @@ def kaplan_meier_panel(curve: pd.DataFrame, n: int, *, label: str, study: str = 
     digitised = pd.DataFrame({"time": np.asarray(pre.raw_time, float),
                               "survival": np.asarray(pre.raw_survival, float)})
     return KaplanMeierPanel(label=label, study=study, digitised=digitised,
-                            km=km.to_frame()[["time", "survival", "ci_low", "ci_high"]], n=int(n),
+                            km=km.to_frame(), n=int(n),
                             events=int(np.sum(rec.event)), median=float(km.median),
                             diagnostics=rec.summary())
 
@@ -182,9 +189,9 @@ def kaplan_meier_panels(evidence: EvidenceBase, spec: AnalysisSpec, studies) -> 
     out = []
     for row in chosen.itertuples(index=False):
         data = evidence.curve_data[(row.study_id, row.curve_id)]
-        arm = arms.get((row.study_id, row.arm), row.arm) if _none(row.arm) is not None else None
+        arm = arms.get((row.study_id, row.arm), row.arm) if na_to_none(row.arm) is not None else None
         label = f"{names[row.study_id]} {arm}" if arm else f"{names[row.study_id]} ({row.curve_id})"
-        events = None if _none(row.total_events) is None else int(row.total_events)
+        events = None if na_to_none(row.total_events) is None else int(row.total_events)
         out.append(kaplan_meier_panel(data.curve, int(row.n), label=label, study=row.study_id,
                                       at_risk=data.at_risk, events=events))
     return tuple(out)

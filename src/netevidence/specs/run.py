@@ -19,6 +19,7 @@ from scipy.stats import norm
 from ..appraisal import Certainty, GradeInput, Override, grade, study_risk_levels
 from ..effects import back_transform
 from ..evidence import EvidenceBase
+from ..labels import data_cut_labels, data_cut_order
 from ..pooling import PoolResult, Prediction, pool
 from ..pooling.bias import FunnelData, egger_test, funnel_data
 from ..pooling.medians import MedianOfMediansResult
@@ -34,7 +35,8 @@ from .medians import medians_note, stratum_medians
 from .proportions import exact_study_intervals, stratum_proportions
 from .forest import order_rows, relabel
 from .schema import PROPORTION_MEASURES, AnalysisSpec
-from .selection import none_if_missing, same_patients, select_rows
+from ..values import na_to_none
+from .selection import same_patients, select_rows
 
 SHOWN_ROLES = ("study", "shown", "umbrella")
 ROW_COLUMNS = (
@@ -141,30 +143,36 @@ class AnalysisResult:
 
 
 def _fmt_time(t, unit) -> str:
-    if none_if_missing(t) is None:
+    if na_to_none(t) is None:
         return ""
     t = float(t)
     txt = f"{t:g}"
-    unit = none_if_missing(unit) or ""
+    unit = na_to_none(unit) or ""
     return f"{txt} {unit[:-1] if txt == '1' and unit.endswith('s') else unit}".strip()
 
 
-def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str]) -> str:
+def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple[str, str], str],
+            cut_labels: Mapping[tuple[str, str], str] | None = None) -> str:
     parts = []
-    arm, comp = none_if_missing(row["arm"]), none_if_missing(row["comparator"])
+    arm, comp = na_to_none(row["arm"]), na_to_none(row["comparator"])
     if arm and ("arm" in varying or "comparator" in varying):
         parts.append(f"{arm} vs {comp}" if comp else arm)
     for col in ("qualifier", "subgroup", "data_cut"):
-        if col in varying and none_if_missing(row[col]):
-            parts.append(str(row[col]).replace("-", " ") if col == "qualifier" else str(row[col]))
+        if col in varying and na_to_none(row[col]):
+            if col == "qualifier":
+                parts.append(str(row[col]).replace("-", " "))
+            elif col == "data_cut":
+                parts.append((cut_labels or {}).get((row["study_id"], row[col]), str(row[col])))
+            else:
+                parts.append(str(row[col]))
     if "statistic" in varying and row["statistic"] in ("hazard_ratio", "odds_ratio"):
         parts.append(str(row["statistic"]).replace("_", " "))
-    if "time" in varying and none_if_missing(row["time"]) is not None:
+    if "time" in varying and na_to_none(row["time"]) is not None:
         parts.append(f"at {_fmt_time(row['time'], row['time_unit'])}")
     if row["statistic"] in ("median_of_studies", "range"):
         parts.append("median of studies" if row["statistic"] == "median_of_studies" else "range of studies")
     elif row["aggregation"] == "pooled":
-        k = none_if_missing(row.get("k"))
+        k = na_to_none(row.get("k"))
         parts.append(f"pooled, k={int(k)}" if k is not None else "pooled")
     elif row["aggregation"] == "unspecified":
         parts.append("summary, method not stated")
@@ -194,7 +202,7 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
         elif col == "time":
             unit = None
             if frame is not None and len(frame):
-                unit = none_if_missing(frame["time_unit"].iloc[0])
+                unit = na_to_none(frame["time_unit"].iloc[0])
             out.append(f"at {_fmt_time(val, unit)}")
         elif col == "modality":
             out.append(vocabulary.modality_label(val))
@@ -274,7 +282,7 @@ def _comparison(shown: pd.DataFrame, arm_labels) -> tuple[tuple[str, str] | None
     """(arm, comparator) labels when every row compares the same two arms, and the title suffix naming
     them when the rows come from one study."""
     varying = _varying(shown)
-    pairs = {(r["study_id"], none_if_missing(r["arm"]), none_if_missing(r["comparator"])) for r in shown.to_dict("records")}
+    pairs = {(r["study_id"], na_to_none(r["arm"]), na_to_none(r["comparator"])) for r in shown.to_dict("records")}
     arm_pairs = {(a, c) for _, a, c in pairs}
     comparison = None
     if len(arm_pairs) == 1 and all(next(iter(arm_pairs))):
@@ -290,11 +298,11 @@ def _comparison(shown: pd.DataFrame, arm_labels) -> tuple[tuple[str, str] | None
 
 def _varying(shown: pd.DataFrame) -> set[str]:
     return {c for c in ("arm", "comparator", "qualifier", "subgroup", "data_cut", "time", "statistic")
-            if shown[c].map(none_if_missing).nunique(dropna=False) > 1}
+            if shown[c].map(na_to_none).nunique(dropna=False) > 1}
 
 
 def _display_rows(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
-                  risk_of_bias: pd.DataFrame | None) -> pd.DataFrame:
+                  risk_of_bias: pd.DataFrame | None, data_cuts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows a stratum shows, with their label, detail, subgroup, block, year and risk of bias, in the
     default order (block, subgroup, role, year, label)."""
     shown = frame[frame["role"].isin(SHOWN_ROLES)].copy()
@@ -303,15 +311,20 @@ def _display_rows(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evid
     shown["risk_of_bias"] = shown["study_id"].map(lambda s: levels.get(s))
     varying = _varying(shown)
     shown["label"] = shown["study_name"].astype(str)
-    shown["detail"] = [_detail(r, varying, arm_labels) for r in shown.to_dict("records")]
-    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if none_if_missing(v) is None else str(v))
+    cut_labels = data_cut_labels(data_cuts) if data_cuts is not None else {}
+    cut_rank = data_cut_order(data_cuts) if data_cuts is not None else {}
+    shown["detail"] = [_detail(r, varying, arm_labels, cut_labels) for r in shown.to_dict("records")]
+    shown["group"] = (shown[spec.subgroup].map(lambda v: "not stated" if na_to_none(v) is None else str(v))
                       if spec.subgroup else "")
     shown["block"] = np.where(shown["role"] == "umbrella", "published", "studies")
     shown["year"] = shown["study_id"].map(lambda s: evidence_years.get(s))
     shown["year_sort"] = shown["year"].map(lambda y: y or 9999)
     shown["role_sort"] = shown["role"].map({"study": 0, "shown": 1, "umbrella": 2})
     shown["block_sort"] = (shown["block"] == "published").astype(int)
-    shown = shown.sort_values(["block_sort", "group", "role_sort", "year_sort", "label", "row"], kind="stable")
+    # one study's data cuts in time order (see netevidence.labels.data_cut_order), not in the record's row order
+    shown["cut_sort"] = [cut_rank.get((sid, cut), -1) for sid, cut in zip(shown["study_id"], shown["data_cut"])]
+    shown = shown.sort_values(["block_sort", "group", "role_sort", "year_sort", "label", "cut_sort", "row"],
+                              kind="stable")
     return shown.reset_index(drop=True)
 
 
@@ -427,11 +440,11 @@ def _stratum_certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult
 
 
 def _build_stratum(spec: AnalysisSpec, key, frame: pd.DataFrame, arm_labels, evidence_years,
-                   risk_of_bias: pd.DataFrame | None = None) -> Stratum:
+                   risk_of_bias: pd.DataFrame | None = None, data_cuts: pd.DataFrame | None = None) -> Stratum:
     """One stratum: its rows (:func:`_display_rows`), study intervals, pooled fit, subgroups, funnel and
     certainty, the rows finally relabelled and ordered as ``spec.forest`` asks."""
     # custom labels first, so the sensitivity, Bayesian and subgroup tables name the studies as the plot does
-    shown = relabel(_display_rows(spec, key, frame, arm_labels, evidence_years, risk_of_bias), spec.forest.labels)
+    shown = relabel(_display_rows(spec, key, frame, arm_labels, evidence_years, risk_of_bias, data_cuts), spec.forest.labels)
     scale, measure = _check_scale(spec, key, frame, shown)
     pooled_mask = (shown["role"] == "study").to_numpy()
     transf = _transform(measure, shown.loc[pooled_mask, "n"].astype(float).to_numpy()) if measure else None
@@ -470,7 +483,7 @@ def small_study_gate(spec: AnalysisSpec, k: int) -> str | None:
         return f"it needs at least 3 pooled studies (k = {k})"
     if k < spec.small_study.min_k and not spec.small_study.force:
         return (f"k = {k} is below {spec.small_study.min_k} studies, too few to tell small-study effects from "
-                "chance (Cochrane Handbook, section 13.3.5.4); set small_study: {force: true} to draw it anyway")
+                "chance (Cochrane Handbook, section 13.3.5.4); set small_study: {force: true} to override")
     return None
 
 
@@ -498,7 +511,7 @@ def _certainty(spec: AnalysisSpec, pooled: pd.DataFrame, fit: PoolResult | _Sing
     return grade(GradeInput(
         randomised=bool((pooled["design"] == "rct").all()) if "design" in pooled else False,
         estimate=prediction.pred, ci_low=prediction.ci_low, ci_high=prediction.ci_high, k=fit.k,
-        weights=list(np.asarray(fit.weights, float)), rob_levels=[none_if_missing(v) for v in pooled["risk_of_bias"]],
+        weights=list(np.asarray(fit.weights, float)), rob_levels=[na_to_none(v) for v in pooled["risk_of_bias"]],
         i2=fit.i2 if fit.k >= 2 else None, pi_low=prediction.pi_low, pi_high=prediction.pi_high,
         threshold=g.threshold, null=1.0 if ratio else None,
         participants=int(n.sum()) if n.notna().all() and len(n) else None,
@@ -516,20 +529,21 @@ def run_spec(evidence: EvidenceBase, spec: AnalysisSpec) -> AnalysisResult:
             frame.loc[i, "role"] = "excluded"
             frame.loc[i, "reason"] = why
     arm_labels = {(r.study_id, r.arm): r.label for r in evidence.arms.itertuples(index=False)}
-    years = {r.study_id: none_if_missing(r.year) for r in evidence.studies.itertuples(index=False)}
+    years = {r.study_id: na_to_none(r.year) for r in evidence.studies.itertuples(index=False)}
     strata = []
     if len(frame):
         keys = list(spec.stratify)
         if keys:
-            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if none_if_missing(v) is None else v) for c in keys})
+            tmp = frame.assign(**{f"_k_{c}": frame[c].map(lambda v: "" if na_to_none(v) is None else v) for c in keys})
             for kv, sub in tmp.groupby([f"_k_{c}" for c in keys], sort=True):
                 kv = kv if isinstance(kv, tuple) else (kv,)
                 key = tuple((c, v) for c, v in zip(keys, kv))
                 if sub["role"].isin(SHOWN_ROLES).any():
                     strata.append(_build_stratum(spec, key, sub.drop(columns=[f"_k_{c}" for c in keys]),
-                                                 arm_labels, years, evidence.risk_of_bias))
+                                                 arm_labels, years, evidence.risk_of_bias, evidence.data_cuts))
         elif frame["role"].isin(SHOWN_ROLES).any():
-            strata.append(_build_stratum(spec, (), frame, arm_labels, years, evidence.risk_of_bias))
+            strata.append(_build_stratum(spec, (), frame, arm_labels, years, evidence.risk_of_bias,
+                                         evidence.data_cuts))
     if not strata:
         warnings.append("no row of the evidence base can be shown for this specification")
     curves = survival_curves(evidence, spec, frame) if spec.survival_curves is not None else None

@@ -261,6 +261,64 @@ class Forest(_Model):
                 "columns": tuple(self.columns)}
 
 
+MODERATORS = ("year", "n", "design", "modality")
+
+
+class MetaRegression(_Model):
+    """A meta-regression of the pooled effect sizes on study-level ``moderators`` (metafor's
+    ``rma(yi, vi, mods = ~ ...)``): ``year`` (publication year) and ``n`` (patients of the row) enter as
+    numbers, ``design`` and ``modality`` as indicator variables against their first level in alphabetical
+    order (R's ``factor()``). The Cochrane Handbook (section 10.11.5.1) advises against it with fewer than
+    10 studies per moderator: with fewer than ``min_k_per_moderator`` pooled studies per coefficient it is
+    not fitted and the page says why, unless ``force`` is true."""
+
+    moderators: list[Literal["year", "n", "design", "modality"]] = Field(min_length=1)
+    min_k_per_moderator: int = Field(default=10, ge=2)
+    force: bool = False
+
+    @field_validator("moderators")
+    @classmethod
+    def _distinct(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError(f"moderators are listed twice: {v}")
+        return v
+
+
+class Cumulative(_Model):
+    """Cumulative meta-analysis (metafor's ``cumul(res, order = ...)``): studies added one at a time in
+    order of their publication ``year``."""
+
+    order: Literal["year"] = "year"
+
+
+class Analyses(_Model):
+    """Analyses run after the pooled fit of each stratum and shown on its page, named after the functions
+    that compute them (metafor's names in brackets): ``egger_test`` (``regtest``), ``begg_test``
+    (``ranktest``) and ``trim_and_fill`` (``trimfill``, estimator L0, side estimated) follow the
+    ``small_study`` rule (k >= ``min_k`` unless forced); ``meta_regression`` (``rma(mods = ...)``) and
+    ``cumulative`` (``cumul``; on by default, ``null`` switches it off)."""
+
+    egger_test: bool = False
+    begg_test: bool = False
+    trim_and_fill: bool = False
+    meta_regression: MetaRegression | None = None
+    cumulative: Cumulative | None = Cumulative()
+
+
+class KaplanMeierPlot(_Model):
+    """How the reconstructed Kaplan-Meier curves (``plots: [km]``) are drawn, with lifelines' option names:
+    the numbers-at-risk table under the time axis (``at_risk_counts``), ``+`` marks at censoring times
+    (``show_censors``), the pointwise confidence band (``ci_show``), the digitised points under the curves
+    (``show_points``) and the time-axis ticks, which are also the table's columns (``xticks``, in the
+    curves' time unit; chosen from the follow-up when not given)."""
+
+    at_risk_counts: bool = True
+    show_censors: bool = True
+    ci_show: bool = True
+    show_points: bool = True
+    xticks: list[Annotated[float, Field(strict=False, ge=0)]] | None = Field(default=None, min_length=2)
+
+
 class AnalysisSpec(_Model):
     """One analysis specification (one YAML file in ``analyses/``)."""
 
@@ -283,6 +341,8 @@ class AnalysisSpec(_Model):
     small_study: SmallStudy = SmallStudy()
     forest: Forest = Forest()
     survival_curves: SurvivalCurves | None = None
+    km: KaplanMeierPlot = KaplanMeierPlot()
+    analyses: Analyses = Analyses()
     summary_label: str | None = None
     grade: Grade = Grade()
     # the "What changed" page flags a pooled estimate that moved by more than this share of its previous value

@@ -35,6 +35,7 @@ from ..effects import from_outcomes
 from ..evidence import EvidenceBase
 from ..records.overlap import CohortLink, cohort_groups, cohort_links, modality_families, modality_family
 from ..survival.landmarks import landmark_sources
+from ..values import na_to_none
 from .schema import AnalysisSpec
 
 REVIEW_DESIGNS = frozenset({"meta_analysis", "systematic_review", "narrative_review"})
@@ -44,18 +45,6 @@ QUANTITY_KEY = ("study_id", "endpoint", "qualifier", "subgroup", "arm", "compara
 PROPORTION_STATS = frozenset({"count", "proportion", "survival_at"})
 RATIO_STATS = frozenset({"hazard_ratio", "odds_ratio"})
 TIME_STATS = frozenset({"median_time"})
-
-
-def none_if_missing(x):
-    """``x``, or None when it is missing (None, pandas NA or a float NaN)."""
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    return x
-
-
-_none = none_if_missing
 
 
 def _matches(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.Series:
@@ -72,11 +61,11 @@ def _matches(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.Series:
         keep &= frame["data_cut"].isin(sel.data_cuts)
     if sel.qualifiers is not None:
         wanted_q = set(sel.qualifiers)
-        keep &= frame["qualifier"].map(lambda q: _none(q) in wanted_q)
+        keep &= frame["qualifier"].map(lambda q: na_to_none(q) in wanted_q)
     if sel.arms is not None:
         keep &= frame["arm"].isin(sel.arms)
     if sel.comparisons is not None:
-        has = frame["comparator"].map(lambda c: _none(c) is not None)
+        has = frame["comparator"].map(lambda c: na_to_none(c) is not None)
         keep &= has if sel.comparisons else ~has
     if sel.times is not None:
         keep &= frame["time"].isin(sel.times) & (frame["time_unit"] == sel.time_unit)
@@ -106,8 +95,8 @@ def _cut_rank(evidence: EvidenceBase) -> dict[tuple[str, str], tuple[float, int]
     for study_id, cuts in evidence.data_cuts.groupby("study_id", sort=False):
         years = []
         for row in cuts.itertuples(index=False):
-            year = _none(row.year)
-            if year is None and _none(row.cutoff_date) is not None:
+            year = na_to_none(row.year)
+            if year is None and na_to_none(row.cutoff_date) is not None:
                 year = int(str(row.cutoff_date)[:4])
             years.append(year)
         known = [y for y in years if y is not None]
@@ -121,9 +110,9 @@ def _display(row: dict) -> tuple[float, float, float, str]:
     """The reported value on the reporting scale: (estimate, low, high, scale)."""
     stat = row["statistic"]
     nan = float("nan")
-    f = lambda x: nan if _none(x) is None else float(x)  # noqa: E731
+    f = lambda x: nan if na_to_none(x) is None else float(x)  # noqa: E731
     if stat == "count":
-        n = _none(row["n"])
+        n = na_to_none(row["n"])
         return (f(row["events"]) / float(n) if n else nan), nan, nan, "proportion"
     if stat in ("proportion", "survival_at"):
         return f(row["percent"]) / 100, f(row["ci_low"]) / 100, f(row["ci_high"]) / 100, "proportion"
@@ -181,7 +170,7 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
             mark(i, "excluded", f"reports no estimate: {row['refused'] or row['statistic']}")
         elif row["study_id"] in spec.select.exclude_studies:
             mark(i, "excluded", "excluded by the specification")
-        elif _none(row["subgroup"]) is not None and not spec.select.subgroups:
+        elif na_to_none(row["subgroup"]) is not None and not spec.select.subgroups:
             mark(i, "excluded", f"a patient subgroup ({row['subgroup']}); the study's whole population is "
                                 "analysed instead")
 
@@ -189,8 +178,8 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     if spec.data_cut == "latest":
         groups: dict[tuple, list[int]] = {}
         for i, row in enumerate(records):
-            if role[i] == "study" and _none(row["data_cut"]) is not None:
-                key = tuple(_none(row[c]) for c in QUANTITY_KEY)
+            if role[i] == "study" and na_to_none(row["data_cut"]) is not None:
+                key = tuple(na_to_none(row[c]) for c in QUANTITY_KEY)
                 groups.setdefault(key, []).append(i)
         for members in groups.values():
             cuts = {records[i]["data_cut"] for i in members}
@@ -206,14 +195,14 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     groups = {}
     for i, row in enumerate(records):
         if role[i] == "study":
-            key = tuple(_none(row[c]) for c in QUANTITY_KEY + ("data_cut",))
+            key = tuple(na_to_none(row[c]) for c in QUANTITY_KEY + ("data_cut",))
             groups.setdefault(key, []).append(i)
     for members in groups.values():
         if len(members) < 2:
             continue
         best = min(members, key=lambda i: (records[i]["source_kind"] != "primary",
                                            records[i]["verified"] is not True,
-                                           _none(records[i]["yi"]) is None, i))
+                                           na_to_none(records[i]["yi"]) is None, i))
         for i in members:
             if i != best:
                 mark(i, "excluded", f"the same quantity reported again (source {records[i]['source']!r}); "
@@ -233,7 +222,7 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
 
     # rows without a variance
     for i, row in enumerate(records):
-        if role[i] == "study" and _none(row["yi"]) is None:
+        if role[i] == "study" and na_to_none(row["yi"]) is None:
             why = row["refused"] or "no within-study variance"
             shown = not (math.isnan(row["value"]) and math.isnan(row["value_low"]))
             mark(i, "shown" if shown else "excluded", f"not poolable: {why}")
@@ -249,13 +238,13 @@ def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
 
 def _size(evidence_record, row: dict) -> int:
     """The size a publication brings to a quantity: the row's n, else its arm's patients, else the record's."""
-    n = _none(row["n"])
+    n = na_to_none(row["n"])
     if n is not None:
         return int(n)
     pop = evidence_record.population
     if pop is None:
         return 0
-    arm = _none(row["arm"])
+    arm = na_to_none(row["arm"])
     if arm is not None and arm in pop.arms:
         return int(pop.arms[arm])
     return int(pop.patients or 0) if arm is None or not pop.arms else 0
@@ -286,17 +275,17 @@ def _one_per_cohort(evidence: EvidenceBase, spec: AnalysisSpec, records: list[di
         sid = row["study_id"]
         if role[i] != "study" or sid not in groups or _is_published(row):
             continue
-        fams = tuple(sorted(modality_families(by_id[sid]) if _none(row["arm"]) is None else
+        fams = tuple(sorted(modality_families(by_id[sid]) if na_to_none(row["arm"]) is None else
                             {modality_family(m) for m in str(row["modality"]).split("+")}))
-        key = (groups[sid], row["endpoint"], _none(row["qualifier"]), _none(row["time"]), _none(row["time_unit"]),
-               row["scale"], _none(row["comparator"]) is not None, fams)
+        key = (groups[sid], row["endpoint"], na_to_none(row["qualifier"]), na_to_none(row["time"]), na_to_none(row["time_unit"]),
+               row["scale"], na_to_none(row["comparator"]) is not None, fams)
         buckets.setdefault(key, []).append(i)
     for members in buckets.values():
         studies = sorted({records[i]["study_id"] for i in members})
         if len(studies) < 2:
             continue
         size = {s: max(_size(by_id[s], records[i]) for i in members if records[i]["study_id"] == s) for s in studies}
-        year = {s: _none(next(records[i]["year"] for i in members if records[i]["study_id"] == s)) or 0
+        year = {s: na_to_none(next(records[i]["year"] for i in members if records[i]["study_id"] == s)) or 0
                 for s in studies}
         if spec.overlap == "largest":
             order = sorted(studies, key=lambda s: (size[s], year[s], s), reverse=True)
@@ -333,7 +322,7 @@ def _published_pool_rules(evidence, records, published, role, reason, mark) -> N
         row = records[i]
         rec = by_study[row["study_id"]]
         included = tuple(rec.review.included_ids) if rec.review is not None else ()
-        if row["aggregation"] != "pooled" or _none(row["yi"]) is None:
+        if row["aggregation"] != "pooled" or na_to_none(row["yi"]) is None:
             mark(i, "umbrella", "a published summary without a pooled estimate and its variance: shown as "
                                 "its own row")
         elif not included:
@@ -342,7 +331,7 @@ def _published_pool_rules(evidence, records, published, role, reason, mark) -> N
         else:
             candidates.append((i, set(included) | set(rec.related)))
     # two meta-analyses sharing an included study: keep the larger (more studies), then the later
-    candidates.sort(key=lambda c: (-(_none(records[c[0]]["k"]) or 0), -(_none(records[c[0]]["year"]) or 0), c[0]))
+    candidates.sort(key=lambda c: (-(na_to_none(records[c[0]]["k"]) or 0), -(na_to_none(records[c[0]]["year"]) or 0), c[0]))
     kept: list[tuple[int, set]] = []
     for i, inc in candidates:
         clash = next((j for j, other in kept if inc & other), None)
@@ -367,10 +356,10 @@ def same_patients(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple[i
     for i, row in frame.iterrows():
         if row["role"] != "study":
             continue
-        key = tuple(_none(row[c]) for c in columns) + (row["study_id"], _none(row["arm"]), _none(row["comparator"]))
+        key = tuple(na_to_none(row[c]) for c in columns) + (row["study_id"], na_to_none(row["arm"]), na_to_none(row["comparator"]))
         if key in seen:
             first = frame.loc[seen[key]]
-            what = ", ".join(str(x) for x in (_none(first["qualifier"]), _none(first["data_cut"])) if x) or "another row"
+            what = ", ".join(str(x) for x in (na_to_none(first["qualifier"]), na_to_none(first["data_cut"])) if x) or "another row"
             out.append((i, f"the same patients as another pooled row of this study ({what}); pooling both "
                            "would count them twice"))
         else:
