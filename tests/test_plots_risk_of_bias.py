@@ -88,7 +88,8 @@ def test_the_forest_plot_gets_a_risk_of_bias_circle_beside_each_assessed_row(sym
     from netevidence.plots.risk_of_bias import FOREST_COLUMN_IN, forest_risk_of_bias_column
 
     st = symptom_stratum
-    plot, lay = forest_plot(st, subgroup="modality")
+    fig = forest_plot(st, subgroup="modality")
+    plot, lay = fig.plot, fig.layout
     dots = forest_risk_of_bias_column(lay, st.rows)
     level = {(r["study_id"], r["label"], r["detail"]): r["risk_of_bias"] for r in st.rows.to_dict("records")}
     assessed = lay.rows[[isinstance(level[(r.study_id, r.label, r.detail)], str) for r in lay.rows.itertuples()]]
