@@ -84,7 +84,7 @@ def symptom_stratum():
 
 
 def test_the_forest_plot_gets_a_risk_of_bias_circle_beside_each_assessed_row(symptom_stratum, tmp_path):
-    from netevidence.plots import forest_plot, with_risk_of_bias_column
+    from netevidence.plots import forest_plot, save, with_risk_of_bias_column
     from netevidence.plots.risk_of_bias import FOREST_COLUMN_IN, forest_risk_of_bias_column
 
     st = symptom_stratum
