@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from netevidence import load_evidence
-from netevidence.labels import data_cut_labels, data_cut_order
+from netevidence.labels import data_cut_labels, data_cut_order, term_label
 from netevidence.records.vocabulary import modality_label
 from netevidence.report import write_site
 from netevidence.report.formatting import percent_text, statistic_text
@@ -151,3 +151,35 @@ def test_every_figure_links_its_svg_png_and_pdf(glass_site):
             target = page.parent / href
             assert target.suffix == f".{kind.lower()}" and target.stat().st_size > 1000
         assert (page.parent / links[2][0]).read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("code, label", [("hepatic_failure", "hepatic failure"), ("liver-abscess", "liver abscess"),
+                                         ("bilirubin_grade3", "bilirubin grade 3"),
+                                         ("treatment-related-sae", "treatment related sae")])
+def test_qualifiers_read_as_words(code, label):
+    assert term_label("qualifier", code) == label
+
+
+def test_index_numbers_name_their_study_and_list_each_modality_once(tmp_path):
+    """Transarterial complications mix series of TAE alone with series of TAE and TACE together: a pooled
+    row's modality lists each term once (it was 'tae+tae+tace', so the row appeared twice under TAE), outcome
+    texts carry no slugs, arms appear by their labels, and an unpooled number names its publication."""
+    from netevidence.report.analysis import build_analysis
+
+    ev = load_evidence(ROOT / "evidence")
+    page = build_analysis(ev, load_spec(ROOT / "analyses" / "transarterial-complications.yaml"),
+                          img_dir=tmp_path, img_rel="img")
+    summary = page["summary"]
+    assert summary
+    for s in summary:
+        terms = str(s["modality"]).split("+")
+        assert len(terms) == len(set(terms)), s["modality"]
+        assert "_" not in s["stratum"], s["stratum"]
+    names = set(ev.studies["study_name"])
+    unpooled = [s for s in summary if s["kind"].startswith(("single study", "reported by"))]
+    assert unpooled
+    for s in unpooled:
+        assert any(n in s["kind"] for n in names), s["kind"]
+    arm_slugs = {a for a in ev.arms["arm"] if a not in set(ev.arms["label"])}
+    details = [re.search(r"\(([^()]*)\)$", s["stratum"]) for s in summary]
+    assert not [d.group(1) for d in details if d and d.group(1) in arm_slugs]

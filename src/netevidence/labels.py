@@ -7,6 +7,7 @@ curators; a page needs a noun phrase. Unknown codes are returned with underscore
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 from .records import vocabulary
@@ -29,8 +30,9 @@ STATISTIC_LABELS: Mapping[str, str] = {
 
 
 def term_label(kind: str, code: str) -> str:
-    """The short label of vocabulary term ``code`` of ``kind`` (``statistic``, ``modality``, ``endpoint``
-    or ``design``)."""
+    """The short label of vocabulary term ``code`` of ``kind`` (``statistic``, ``modality``, ``endpoint``,
+    ``design`` or ``qualifier``: a curator's free slug such as ``hepatic_failure`` or ``liver-abscess``,
+    shown as words)."""
     if kind == "statistic":
         return STATISTIC_LABELS.get(code, code.replace("_", " "))
     if kind == "modality":
@@ -40,7 +42,9 @@ def term_label(kind: str, code: str) -> str:
         return vocabulary.ENDPOINTS.get(code, code.replace("_", " "))
     if kind == "design":
         return vocabulary.DESIGNS.get(code, code.replace("_", " "))
-    raise ValueError(f"unknown vocabulary kind {kind!r} (known: statistic, modality, endpoint, design)")
+    if kind == "qualifier":
+        return re.sub(r"(?<=[a-z])(?=\d)", " ", re.sub(r"[_-]+", " ", code)).strip()
+    raise ValueError(f"unknown vocabulary kind {kind!r} (known: statistic, modality, endpoint, design, qualifier)")
 
 
 def _records(table) -> list[dict]:

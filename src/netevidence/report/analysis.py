@@ -464,7 +464,7 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
                         "anchor": f"s{i}", "k": int(k), "estimate": _pred_text(pr, st.scale),
                         "kind": "pooled" if k > 1 else "single study"})
     elif st.fit is not None:
-        modality = "+".join(sorted({_row_modality(s, spec) for s in rows.loc[rows["role"] == "study"].to_dict("records")}))
+        modality = _modalities(rows.loc[rows["role"] == "study"].to_dict("records"), spec)
         out.append({"modality": modality, "analysis": spec.id, "title": spec.title, "stratum": st_title,
                     "anchor": f"s{i}", "k": st.fit.k, "estimate": _pred_text(st.prediction, st.scale),
                     "kind": "pooled"})
@@ -472,7 +472,7 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
         studies = rows[(rows["role"] == "study") & rows["value"].notna()]
         if len(studies) > 2:
             lo, hi = studies["value"].min(), studies["value"].max()
-            out.append({"modality": "+".join(sorted({_row_modality(r, spec) for r in studies.to_dict("records")})),
+            out.append({"modality": _modalities(studies.to_dict("records"), spec),
                         "analysis": spec.id, "title": spec.title, "stratum": st_title, "anchor": f"s{i}",
                         "k": None, "estimate": f"{len(studies)} estimates from {fmt_ci(lo, np.nan, np.nan, st.scale)} "
                                               f"to {fmt_ci(hi, np.nan, np.nan, st.scale)}",
@@ -483,9 +483,25 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
                         "stratum": st_title + (f" ({r['detail']})" if r["detail"] else ""), "anchor": f"s{i}",
                         "k": 1 if r["role"] == "study" else None,
                         "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
-                "variance": variance_label(r) if r["role"] == "study" else "",
-                        "kind": {"study": "single study", "shown": "reported, no CI"}.get(r["role"], "published summary")})
+                        "variance": variance_label(r) if r["role"] == "study" else "",
+                        "kind": _single_row_basis(r)})
     return out
+
+
+def _single_row_basis(r: dict) -> str:
+    """What an unpooled number on the index is, naming the publication it comes from."""
+    if r["role"] == "study":
+        return f"single study ({r['label']})"
+    if r["role"] == "shown":
+        return f"reported by {r['label']}, no CI"
+    return f"published summary ({r['label']})"
+
+
+def _modalities(rows: list[dict], spec: AnalysisSpec) -> str:
+    """The modality terms of ``rows``, each once, joined as ``a+b`` (a row's own term may already combine
+    several: a series of TAE and TACE together)."""
+    terms = {t for r in rows for t in _row_modality(r, spec).split("+") if t}
+    return "+".join(sorted(terms))
 
 
 def _row_modality(r: dict, spec: AnalysisSpec) -> str:

@@ -19,7 +19,7 @@ from scipy.stats import norm
 from ..appraisal import Certainty, GradeInput, Override, grade, study_risk_levels
 from ..effects import back_transform
 from ..evidence import EvidenceBase
-from ..labels import data_cut_labels, data_cut_order
+from ..labels import data_cut_labels, data_cut_order, term_label
 from ..pooling import PoolResult, Prediction, pool
 from ..pooling.bias import FunnelData, egger_test, funnel_data
 from ..pooling.medians import MedianOfMediansResult
@@ -156,11 +156,13 @@ def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple
     parts = []
     arm, comp = na_to_none(row["arm"]), na_to_none(row["comparator"])
     if arm and ("arm" in varying or "comparator" in varying):
-        parts.append(f"{arm} vs {comp}" if comp else arm)
+        sid = row["study_id"]
+        name = arm_labels.get((sid, arm), arm)
+        parts.append(f"{name} vs {arm_labels.get((sid, comp), comp)}" if comp else name)
     for col in ("qualifier", "subgroup", "data_cut"):
         if col in varying and na_to_none(row[col]):
             if col == "qualifier":
-                parts.append(str(row[col]).replace("-", " "))
+                parts.append(term_label("qualifier", str(row[col])))
             elif col == "data_cut":
                 parts.append((cut_labels or {}).get((row["study_id"], row[col]), str(row[col])))
             else:
@@ -208,6 +210,8 @@ def _stratum_title(key: tuple[tuple[str, Any], ...], frame: pd.DataFrame | None 
             out.append(vocabulary.modality_label(val))
         elif col == "statistic":
             out.append(str(val).replace("_", " "))
+        elif col == "qualifier":
+            out.append(term_label("qualifier", str(val)))
         else:
             out.append(str(val))
     return ", ".join(out) or "All studies"
