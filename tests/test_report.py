@@ -429,3 +429,23 @@ def test_methods_page_compares_the_proportion_models_on_the_evidence(built):
     for row in rows:
         for m in row["models"]:
             assert m["text"] in section
+
+
+def test_methods_text_describes_only_the_statistics_on_the_page():
+    """A response analysis that selects no statistic kinds showed paragraphs on landmark survival, ratios
+    and study medians although its page holds only proportions."""
+    from netevidence.report.methods import spec_methods
+    from netevidence.specs import load_spec, run_spec
+
+    ev = load_evidence(ROOT / "evidence")
+    spec = load_spec(ROOT / "analyses" / "ablation-response.yaml")
+    result = run_spec(ev, spec)
+    assert result.shown_statistics <= {"count", "proportion", "events"}
+    text = " ".join(spec_methods(spec, statistics=result.shown_statistics))
+    assert "proportions on the logit scale" in text
+    for absent in ("log(-log)", "hazard and odds ratios", "Landmark survival", "Study medians"):
+        assert absent not in text, absent
+    survival = load_spec(ROOT / "analyses" / "ablation-survival.yaml")
+    shown = run_spec(ev, survival).shown_statistics
+    assert "survival_at" in shown
+    assert "Landmark survival is analysed" in " ".join(spec_methods(survival, statistics=shown))

@@ -260,7 +260,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
            for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
     return {
         "id": spec.id, "title": spec.title, "description": spec.description,
-        "methods": spec_methods(spec, pooled=any(st.fit is not None for st in result.strata)), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
+        "methods": spec_methods(spec, pooled=any(st.fit is not None for st in result.strata),
+                                statistics=result.shown_statistics), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
         "pooled_studies": sorted(pooled_studies), "downloads": downloads,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 
 from ..labels import term_label
@@ -33,10 +35,18 @@ def _list(values) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
-def _scales(spec: AnalysisSpec) -> str:
-    """The analysis scale of each kind of statistic the specification selects (every kind when it selects
-    none)."""
-    stats = set(spec.select.statistics or STATISTIC_KINDS)
+def _statistics(spec: AnalysisSpec, statistics: Iterable[str] | None, default: Iterable[str]) -> set[str]:
+    """The kinds of statistic a methods text describes: those the page shows when given, else those the
+    specification selects, else ``default``."""
+    if statistics is not None:
+        return set(statistics)
+    return set(spec.select.statistics or default)
+
+
+def _scales(spec: AnalysisSpec, statistics: Iterable[str] | None = None) -> str:
+    """The analysis scale of each kind of statistic on the page (``statistics``), or that the specification
+    selects (every kind when it selects none)."""
+    stats = _statistics(spec, statistics, STATISTIC_KINDS)
     parts = []
     if stats & {"count", "proportion", "events"}:
         parts.append(MEASURES[spec.model.measure])
@@ -70,9 +80,11 @@ def post_fit_methods(spec: AnalysisSpec) -> list[str]:
     return out
 
 
-def spec_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
+def spec_methods(spec: AnalysisSpec, *, pooled: bool = True, statistics: Iterable[str] | None = None) -> list[str]:
     """Paragraphs describing what the specification selects and how it pools; ``pooled=False`` (no stratum
-    had enough studies) drops the sensitivity analyses, which then have nothing to repeat."""
+    had enough studies) drops the sensitivity analyses, which then have nothing to repeat. ``statistics``,
+    the kinds of statistic the page's rows hold, limits the scale, landmark, proportion and median paragraphs
+    to what the page shows (by default: what the specification selects)."""
     sel, m = spec.select, spec.model
     out = []
     what = _list(term_label("endpoint", e) for e in sel.endpoints)
@@ -95,7 +107,7 @@ def spec_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
     if m.pool:
         level = f"{round(m.level * 100)}%"
         out.append(
-            _scales(spec) +
+            _scales(spec, statistics) +
             f"Studies are pooled (when at least {m.min_studies} primary studies have a within-study variance) "
             f"with a random-effects model, τ² estimated by {ESTIMATORS[m.method]}; {level} confidence intervals "
             f"use {CI[m.ci]}. The {level} prediction interval "
@@ -136,7 +148,7 @@ def spec_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
                    "estimate and no sensitivity analysis.")
     if m.pool and pooled:
         out.extend(post_fit_methods(spec))
-    out.extend(few_studies_methods(spec, pooled=m.pool and pooled))
+    out.extend(few_studies_methods(spec, pooled=m.pool and pooled, statistics=statistics))
     if spec.survival_curves is not None:
         c = spec.survival_curves
         out.append(
@@ -161,12 +173,13 @@ def _rung_text(rung: str, survival_n: str) -> str:
     return RUNG_TEXT[rung]
 
 
-def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True) -> list[str]:
+def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True,
+                        statistics: Iterable[str] | None = None) -> list[str]:
     """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool;
     without a pool (``pooled=False``) no sentence about sensitivity analyses."""
     m = spec.model
     out = []
-    stats = set(spec.select.statistics or ["survival_at", "count", "proportion", "median_time"])
+    stats = _statistics(spec, statistics, ["survival_at", "count", "proportion", "median_time"])
     if "survival_at" in stats:
         out.append("Landmark survival is analysed on the log(-log) scale; its variance comes from the first of "
                    f"{_list(_rung_text(r, m.survival_n) for r in m.survival_variance)} that a study gives, and each "

@@ -141,6 +141,12 @@ class AnalysisResult:
     def summary_frame(self) -> pd.DataFrame:
         return pd.DataFrame([s.summary() for s in self.strata])
 
+    @property
+    def shown_statistics(self) -> frozenset[str]:
+        """The kinds of statistic (``count``, ``survival_at``, ...) of the rows the strata show."""
+        return frozenset(str(s) for st in self.strata
+                         for s in st.rows.loc[st.rows["role"].isin(SHOWN_ROLES), "statistic"].dropna())
+
 
 def _fmt_time(t, unit) -> str:
     if na_to_none(t) is None:
