@@ -422,7 +422,7 @@ def test_methods_page_compares_the_proportion_models_on_the_evidence(built):
 
     ev, out, _, _ = built
     page = html_lib.unescape((out / "methods.html").read_text(encoding="utf-8"))
-    assert "Proportion models on the shipped evidence" in page
+    assert "Proportion models on this evidence base" in page
     rows = proportion_model_comparison(run_spec(ev, load_spec(ANALYSES / "symptom-response.yaml")))
     assert rows
     section = page[page.index('id="proportion-models"'):page.index("<h2>Analyses</h2>")]
