@@ -46,7 +46,7 @@ def test_glmm_is_reported_beside_the_inverse_variance_pool(counts_evidence):
     ref = pool_proportions([4, 9, 2], [21, 30, 17], model="glmm")
     assert st.proportions.model == "glmm" and st.proportions.estimate == pytest.approx(ref.estimate, rel=1e-12)
     assert st.summary()["proportion_model"] == "glmm"
-    assert any(n.startswith("glmm model for single proportions") for n in st.notes)
+    assert any(n.startswith("GLMM model for single proportions") for n in st.notes)
 
 
 def test_glmm_falls_back_to_logit_with_the_reason(counts_evidence):
@@ -54,7 +54,7 @@ def test_glmm_falls_back_to_logit_with_the_reason(counts_evidence):
     pr = st.proportions
     assert pr.model == "logit" and pr.model_requested == "glmm" and "cannot be fitted" in pr.fallback
     assert st.summary()["proportion_model_fallback"] == pr.fallback
-    assert any("requested glmm" in n for n in st.notes)
+    assert any("requested GLMM" in n for n in st.notes)
 
 
 def test_freeman_tukey_carries_its_caveat_and_exact_study_intervals(counts_evidence):

@@ -28,10 +28,12 @@ STATISTIC_LABELS: Mapping[str, str] = {
     "p_value": "p-values without an estimate",
 }
 
+PROPORTION_MODEL_LABELS: Mapping[str, str] = {"glmm": "GLMM", "logit": "logit", "ft": "Freeman-Tukey"}
+
 
 def term_label(kind: str, code: str) -> str:
     """The short label of vocabulary term ``code`` of ``kind`` (``statistic``, ``modality``, ``endpoint``,
-    ``design`` or ``qualifier``: a curator's free slug such as ``hepatic_failure`` or ``liver-abscess``,
+    ``design``, ``proportion_model`` or ``qualifier``: a curator's free slug such as ``hepatic_failure`` or ``liver-abscess``,
     shown as words)."""
     if kind == "statistic":
         return STATISTIC_LABELS.get(code, code.replace("_", " "))
@@ -42,9 +44,12 @@ def term_label(kind: str, code: str) -> str:
         return vocabulary.ENDPOINTS.get(code, code.replace("_", " "))
     if kind == "design":
         return vocabulary.DESIGNS.get(code, code.replace("_", " "))
+    if kind == "proportion_model":
+        return PROPORTION_MODEL_LABELS.get(code, code)
     if kind == "qualifier":
         return re.sub(r"(?<=[a-z])(?=\d)", " ", re.sub(r"[_-]+", " ", code)).strip()
-    raise ValueError(f"unknown vocabulary kind {kind!r} (known: statistic, modality, endpoint, design, qualifier)")
+    raise ValueError(f"unknown vocabulary kind {kind!r} (known: statistic, modality, endpoint, design, "
+                     "proportion_model, qualifier)")
 
 
 def _records(table) -> list[dict]:

@@ -220,7 +220,6 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True,
 
 
 
-MODEL_NAMES = {"glmm": "GLMM", "logit": "logit", "ft": "Freeman-Tukey"}
 
 
 def _num(x: float) -> float | None:
@@ -243,7 +242,7 @@ def proportion_model_comparison(result: AnalysisResult) -> list[dict]:
         models = []
         for fit in compare_proportion_models(result.spec, pr):
             fitted = fit.model == fit.model_requested
-            row = {"model": fit.model_requested, "name": MODEL_NAMES[fit.model_requested], "fitted": fitted,
+            row = {"model": fit.model_requested, "name": term_label("proportion_model", fit.model_requested), "fitted": fitted,
                    "estimate": _num(fit.estimate) if fitted else None,
                    "ci_low": _num(fit.ci_low) if fitted else None, "ci_high": _num(fit.ci_high) if fitted else None,
                    "pi_low": _num(fit.pi_low) if fitted else None, "pi_high": _num(fit.pi_high) if fitted else None}
@@ -252,7 +251,7 @@ def proportion_model_comparison(result: AnalysisResult) -> list[dict]:
             row["pi"] = (f"{100 * fit.pi_low:.1f}% to {100 * fit.pi_high:.1f}%"
                          if fitted and np.isfinite(fit.pi_low) else "")
             models.append(row)
-        out.append({"stratum": st.title, "k": pr.k, "chosen": MODEL_NAMES[pr.model_requested],
-                    "used": MODEL_NAMES[pr.model], "fallback": pr.fallback or "",
+        out.append({"stratum": st.title, "k": pr.k, "chosen": term_label("proportion_model", pr.model_requested),
+                    "used": term_label("proportion_model", pr.model), "fallback": pr.fallback or "",
                     "level": f"{100 * pr.level:g}%", "models": models})
     return out

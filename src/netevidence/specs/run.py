@@ -399,10 +399,10 @@ def _bayes(spec: AnalysisSpec, pooled: pd.DataFrame, transf) -> tuple[BayesFit |
 
 
 def _proportions_note(pr: ProportionPoolResult, level: float) -> str:
-    text = (f"{pr.model} model for single proportions: {100 * pr.estimate:.1f}% ({100 * level:g}% CI "
+    text = (f"{term_label('proportion_model', pr.model)} model for single proportions: {100 * pr.estimate:.1f}% ({100 * level:g}% CI "
             f"{100 * pr.ci_low:.1f}% to {100 * pr.ci_high:.1f}%)")
     if pr.fallback:
-        text += f"; requested {pr.model_requested}: {pr.fallback}"
+        text += f"; requested {term_label('proportion_model', pr.model_requested)}: {pr.fallback}"
     return text + "".join(f"; {c}" for c in pr.caveats)
 
 
