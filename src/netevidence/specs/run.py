@@ -29,6 +29,7 @@ from ..pooling.sensitivity import leave_one_out
 from ..pooling.subgroups import SubgroupResult, subgroup_analysis
 from ..records import vocabulary
 from .bayes import BayesFit, bayes_fit, wants_bayes
+from .derived import is_derived
 from .curves import KaplanMeierPanel, SurvivalCurves, kaplan_meier_panels, survival_curves
 from .landmark import landmark_rung_subsets
 from .medians import medians_note, stratum_medians
@@ -177,6 +178,8 @@ def _detail(row: Mapping[str, Any], varying: set[str], arm_labels: Mapping[tuple
         parts.append(str(row["statistic"]).replace("_", " "))
     if "time" in varying and na_to_none(row["time"]) is not None:
         parts.append(f"at {_fmt_time(row['time'], row['time_unit'])}")
+    if is_derived(row):
+        parts.append("sum of reported categories")
     if row["statistic"] in ("median_of_studies", "range"):
         parts.append("median of studies" if row["statistic"] == "median_of_studies" else "range of studies")
     elif row["aggregation"] == "pooled":

@@ -36,6 +36,7 @@ from ..evidence import EvidenceBase
 from ..records.overlap import CohortLink, cohort_groups, cohort_links, modality_families, modality_family
 from ..survival.landmarks import landmark_sources
 from ..values import na_to_none
+from .derived import with_derived_response_rates
 from .schema import AnalysisSpec
 
 REVIEW_DESIGNS = frozenset({"meta_analysis", "systematic_review", "narrative_review"})
@@ -74,11 +75,17 @@ def _matches(frame: pd.DataFrame, spec: AnalysisSpec) -> pd.Series:
     return keep.astype(bool)
 
 
+def considered_outcomes(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
+    """The evidence's outcome rows followed by the response rates an analysis of ``orr``/``dcr`` derives
+    from reported response categories (:mod:`netevidence.specs.derived`)."""
+    return with_derived_response_rates(evidence.outcomes, spec.select.endpoints)
+
+
 def spec_studies(evidence: EvidenceBase, spec: AnalysisSpec) -> list[str]:
     """The studies an analysis depends on: those with a row the specification selects (for its forest plots),
     or, when it draws survival curves, a survival landmark or median of its endpoint. A change to any other
     record cannot change the analysis, which is what lets the report cache it."""
-    out = evidence.outcomes
+    out = considered_outcomes(evidence, spec)
     keep = _matches(out, spec)
     if spec.survival_curves is not None:
         sel = spec.select.model_copy(update={"endpoints": [spec.survival_curves.endpoint],
@@ -137,7 +144,7 @@ def _is_published(row: dict) -> bool:
 
 def select_rows(evidence: EvidenceBase, spec: AnalysisSpec) -> pd.DataFrame:
     """The rows an analysis considers, each with ``role`` and ``reason`` (see the module docstring)."""
-    outcomes = evidence.outcomes
+    outcomes = considered_outcomes(evidence, spec)
     base = outcomes[_matches(outcomes, spec)].copy()
     base["row"] = base.index.astype(int)
     measure = {"count": spec.model.measure, "proportion": spec.model.measure}
