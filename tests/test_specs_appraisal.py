@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 import netevidence
+from netevidence.pooling.bias import egger_test
 from netevidence.appraisal import GradeInput, grade
 from netevidence.pooling import pool
 from netevidence.specs import run_spec
@@ -74,12 +75,17 @@ def test_each_pooled_stratum_gets_a_certainty_that_follows_the_rules(evidence):
     c = stratum.certainty
     fit, p = stratum.fit, stratum.prediction
     pooled = stratum.rows[stratum.rows.role == "study"]
+    egger = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float)).pval if fit.k >= 10 else None
     expected = grade(GradeInput(randomised=False, estimate=p.pred, ci_low=p.ci_low, ci_high=p.ci_high, k=fit.k,
                                 weights=list(fit.weights), rob_levels=list(pooled["risk_of_bias"]), i2=fit.i2,
-                                pi_low=p.pi_low, pi_high=p.pi_high, participants=int(pooled["n"].sum())))
+                                pi_low=p.pi_low, pi_high=p.pi_high, participants=int(pooled["n"].sum()),
+                                egger_p=egger))
     assert c == expected
     assert c.start == "low"  # case series: non-randomised
-    assert c.domain("publication_bias").finding == f"k = {fit.k} < 10: not assessable"
+    finding = c.domain("publication_bias").finding
+    assert finding == f"k = {fit.k} < 10: not assessable" if fit.k < 10 else finding.startswith("Egger's test p = ")
+    few = run_spec(evidence, _spec(select={"endpoints": ["symptom_response"], "studies": list(pooled["study_id"][:4])}))
+    assert few.strata[0].certainty.domain("publication_bias").finding == "k = 4 < 10: not assessable"
 
 
 def test_spec_threshold_and_overrides_reach_the_rating(evidence):
