@@ -110,3 +110,21 @@ def test_shipped_sirt_response_pools_eight_primary_studies_per_endpoint():
     rhee = dcr.rows[dcr.rows["study_id"] == "rhee-2008"]
     # Rhee's own 94% (no denominator) is kept; the sum from the meta-analysis' table is not used beside it
     assert "derived: " not in " ".join(rhee.loc[rhee["role"] != "excluded", "location"].astype(str))
+
+
+def test_our_sirt_response_pool_holds_every_study_of_the_resin_meta_analysis():
+    """Devcic 2014 lists twelve studies (table 3); every one has a record, so beside its 50% the page can
+    say that our objective-response pool holds all twelve and one study more."""
+    from pathlib import Path
+
+    from netevidence import load_evidence
+    from netevidence.specs import load_spec, published_comparisons, run_spec
+
+    root = Path(__file__).resolve().parent.parent
+    ev = load_evidence(root / "evidence")
+    orr = next(st for st in run_spec(ev, load_spec(root / "analyses" / "sirt-response.yaml")).strata
+               if st.title == "Objective response rate")
+    (devcic,) = [c for c in published_comparisons(ev, orr) if c.review_id == "jnm-2014-resin"]
+    assert devcic.listed and len(devcic.in_both) == 12 and devcic.only_ours == ("Frilling 2019 (case series)",)
+    assert not devcic.only_published_not_held
+    assert abs(devcic.difference) < 2  # percentage points between our pool and the published 50%
