@@ -151,3 +151,41 @@ def test_every_figure_links_its_svg_png_and_pdf(glass_site):
             target = page.parent / href
             assert target.suffix == f".{kind.lower()}" and target.stat().st_size > 1000
         assert (page.parent / links[2][0]).read_bytes().startswith(b"%PDF")
+
+
+def _summary_links(html: str) -> dict[str, list[tuple[str, list[str]]]]:
+    """Each modality of the summary-by-modality table -> its rows as (analysis link or "", cell texts)."""
+    table = html.split('id="summary"', 1)[1].split("</table>", 1)[0]
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    modality = None
+    for tr in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, flags=re.S)]
+        if len(cells) in (4, 8):   # the first row of a modality: its name, records and patients span its rows
+            modality = cells[0]
+        link = re.search(r'<a href="(analyses/[^"#]+)', tr)
+        out.setdefault(modality, []).append((link.group(1) if link else "", cells[-5:]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def comparison_site(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comparison")
+    analyses = base / "analyses"
+    analyses.mkdir()
+    shutil.copy(ROOT / "analyses" / "tace-vs-tae.yaml", analyses)
+    out = base / "site"
+    write_site(load_evidence(ROOT / "evidence"), out, analyses=analyses, cache_dir=base / "cache",
+               build_time="2000-01-01 00:00 UTC")
+    return out
+
+
+def test_both_arms_of_a_comparison_link_to_its_analysis(comparison_site):
+    summary = _summary_links((comparison_site / "index.html").read_text(encoding="utf-8"))
+    tace, tae = summary[modality_label("tace")], summary[modality_label("tae")]
+    assert {link for link, _ in tace} == {"analyses/tace-vs-tae.html"}
+    # the comparator arm's row links to the same comparison, with the same numbers, and says it is the comparator
+    assert {link for link, _ in tae} == {"analyses/tace-vs-tae.html"}
+    assert not [cells for _, cells in tae if "no analysis yet" in " ".join(cells)]
+    assert sorted(cells[:4] for _, cells in tae) == sorted(cells[:4] for _, cells in tace)
+    assert all(cells[4].endswith(f"{modality_label('tae')} as the comparator") for _, cells in tae), tae
+    assert not [cells for _, cells in tace if "comparator" in cells[4]]
