@@ -27,7 +27,7 @@ import pandas as pd
 from ..effects import MEASURE_FACTS
 from ..pooling import PoolResult
 from .figure import Figure
-from .forest_rows import ForestEntry, arrange, forest_entries, stratum_from_result
+from .forest_rows import ForestEntry, arrange, forest_entries, stratum_from_effects, stratum_from_result
 from .forest_text import (COLUMN_HEADERS, EXTRA_COLUMNS, ValueFormat, alt_text, axis_title, entry_cells,
                           entry_label, favours_labels, legend_text, ratio_axis_title)
 from .layout import CHAR_IN, FONT, LINE_IN, SMALL, Axis, linear_breaks, log_breaks, marker_side, ratio_limits
@@ -434,29 +434,41 @@ def _draw(lay: ForestLayout):
 
 
 def forest_plot(data, *, labels: Sequence[str] | Mapping[str, str] | None = None, measure: str | None = None,
-                n=None, events=None, year=None, design=None, title: str = "", **options) -> Figure:
-    """The forest plot of a stratum or of a fitted model, as a :class:`netevidence.plots.Figure`
-    (``.save(path)``, ``.alt``, ``.layout``).
+                n=None, events=None, year=None, design=None, title: str = "", fit: PoolResult | None = None,
+                level: float = 0.95, **options) -> Figure:
+    """The forest plot of a stratum, of a fitted model or of an effect-size table, as a
+    :class:`netevidence.plots.Figure` (``.save(path)``, ``.alt``, ``.layout``).
 
-    ``data``: a :class:`netevidence.specs.Stratum` (``labels``: study id -> label) or a
-    :class:`netevidence.pooling.PoolResult`, as metafor's ``forest(res)``: ``labels`` then lists one label
-    per study (default "Study 1", ...), ``measure`` (e.g. ``"PLO"``, ``"HR"``) sets the back-transform
-    and the axis, and ``n``, ``events``, ``year``, ``design`` fill those columns (see
+    ``data``: a :class:`netevidence.specs.Stratum` (``labels``: study id -> label); a
+    :class:`netevidence.pooling.PoolResult`, as metafor's ``forest(res)``; or an effect-size table (a
+    DataFrame with ``yi`` and ``vi``, as :func:`netevidence.effects.effect_size` returns), as metafor's
+    ``forest(yi, vi, slab = labels)``: each study with its ``level`` interval ``yi ± z sqrt(vi)`` and no
+    pooled diamond, unless ``fit`` (the ``PoolResult`` of the same yi/vi) adds it. For a fit or a table,
+    ``labels`` lists one label per study (default "Study 1", ...), ``measure`` (e.g. ``"PLO"``, ``"HR"``;
+    a table's own ``measure`` column otherwise) sets the back-transform and the axis, and ``n``,
+    ``events``, ``year``, ``design`` fill those columns (see
     :func:`netevidence.plots.forest_rows.stratum_from_result`). Other keyword arguments go to
     :func:`forest_layout` (``subgroup``, ``xlim``, ``ticks``, ``scale``, ``favours``, ``columns``,
     ``sort``, ``wrap``, ``panel_width``)."""
-    if isinstance(data, PoolResult):
+    if isinstance(data, (PoolResult, pd.DataFrame)):
         if isinstance(labels, Mapping):
-            raise TypeError("forest_plot(res): labels is a list with one label per study, in the order of the fit")
-        data = stratum_from_result(data, labels=labels, measure=measure, n=n, events=events, year=year,
-                                   design=design, title=title)
+            raise TypeError("forest_plot(res or table): labels is a list with one label per study, in the order "
+                            "of the yi")
+        common = {"labels": labels, "measure": measure, "n": n, "events": events, "year": year, "design": design,
+                  "title": title}
+        if isinstance(data, PoolResult):
+            if fit is not None:
+                raise TypeError("forest_plot(res): fit= is for an effect-size table; res is already the fit")
+            data = stratum_from_result(data, **common)
+        else:
+            data = stratum_from_effects(data, fit=fit, level=level, **common)
         labels = None
     else:
         given = {k: v for k, v in (("measure", measure), ("n", n), ("events", events), ("year", year),
-                                   ("design", design)) if v is not None}
+                                   ("design", design), ("fit", fit)) if v is not None}
         if given:
             raise TypeError(f"forest_plot(stratum): {', '.join(given)} come from the stratum; they are only for "
-                            "a PoolResult")
+                            "a PoolResult or an effect-size table")
         if labels is not None and not isinstance(labels, Mapping):
             raise TypeError("forest_plot(stratum): labels maps study ids to labels, e.g. {'netter-1': 'NETTER-1'}")
     lay = forest_layout(data, labels=labels, **options)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..labels import term_label
+from .figure import Figure
 from .layout import FONT, SMALL, linear_breaks
 
 # 16 distinguishable colours, so no two groups of one plot share a colour up to 16 groups
@@ -35,7 +36,7 @@ SURVIVAL_BREAKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_counts: bool = True,
-            show_censors: bool = True, ci_show: bool = True, show_points: bool = True, xticks=None):
+            show_censors: bool = True, ci_show: bool = True, show_points: bool = True, xticks=None) -> Figure:
     """Reconstructed Kaplan-Meier curves (reconstruction after Guyot et al., BMC Medical Research
     Methodology 2012) with, as lifelines' ``KaplanMeierFitter.plot`` and survminer's ``ggsurvplot`` draw
     them, the pointwise confidence band (``ci_show``), ``+`` marks at the censoring times
@@ -44,8 +45,8 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_coun
     curves; ``xticks`` sets the ticks (and so the table's columns), else they are chosen from the longest
     follow-up.
 
-    ``panels``: :class:`netevidence.specs.KaplanMeierPanel` objects. Returns ``(ggplot, width, height,
-    alt)`` in inches.
+    ``panels``: :class:`netevidence.specs.KaplanMeierPanel` objects. Returns a
+    :class:`netevidence.plots.Figure` (``.save(path)``, ``.alt``, ``.width``/``.height`` in inches).
     """
     from plotnine import (aes, annotate, element_blank, element_text, geom_hline, geom_path, geom_point,
                           geom_ribbon, geom_text, ggplot, labs, scale_color_manual, scale_fill_manual,
@@ -120,15 +121,18 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_coun
            + (f" Under the time axis, the numbers at risk of the reconstructed data at "
               f"{', '.join(f'{t:g}' for t in ticks)} {time_label.lower()}." if at_risk_counts else ""))
     legend_in = 0.2 * len(labels)
-    return plot, 6.5, CURVE_IN + table_in + 1.3 + legend_in + (0.25 if title else 0.0), alt
+    return Figure(plot=plot, width=6.5, height=CURVE_IN + table_in + 1.3 + legend_in + (0.25 if title else 0.0),
+                  alt=alt)
 
 
 LEGEND_WRAP = 70   # characters per legend line: the one-column legend stays inside the 7.5-inch figure
 
 
-def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months"):
+def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months") -> Figure:
     """Model-based study curves (thin) through their reported points, and each group's summary curve
-    (thick) with its pointwise confidence band. ``curves``: :class:`netevidence.specs.SurvivalCurves`."""
+    (thick) with its pointwise confidence band (Combescure, Foucher & Jackson, Statistics in Medicine
+    2014). ``curves``: :class:`netevidence.specs.SurvivalCurves`. Returns a
+    :class:`netevidence.plots.Figure` (``.save(path)``, ``.alt``)."""
     from plotnine import (aes, element_text, geom_line, geom_point, geom_ribbon, ggplot, guides, guide_legend,
                           labs, scale_color_manual, scale_fill_manual, scale_y_continuous, theme, theme_bw)
 
@@ -166,4 +170,4 @@ def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months")
            (f", with summary curves for {', '.join(names[g] for g in curves.summary_fits if curves.summary_fits[g].k >= 2)}"
             if any(sc.k >= 2 for sc in curves.summary_fits.values()) else "") + ".")
     legend_lines = sum(name.count("\n") + 1 for name in names.values())
-    return plot, 7.5, 4.6 + 0.19 * legend_lines, alt
+    return Figure(plot=plot, width=7.5, height=4.6 + 0.19 * legend_lines, alt=alt)

@@ -309,14 +309,18 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
             entry["studies"] += 1
             entry["patients"] += patients.get(m, 0)
     # a result across several modalities (a pool of resin and glass microspheres) is listed under each of
-    # them, saying so, rather than under a row of its own that no record counts towards
+    # them, saying so, rather than under a row of its own that no record counts towards; a comparison is
+    # listed under its comparator arm's modality too, saying that it is the comparator
     for c in contents:
         for s in c["summary"]:
             terms = [t for t in str(s["modality"]).split("+") if t] or [""]
             across = f"across {vocabulary.modality_label(s['modality'])}" if len(terms) > 1 else ""
-            for key in terms:
+            listed = [(key, across) for key in terms]
+            listed += [(m, f"with {vocabulary.modality_label(m)} as the comparator")
+                       for m in str(s.get("comparator") or "").split("+") if m and m not in terms]
+            for key, note in listed:
                 entry = modality_rows.setdefault(key, {"modality": key, "studies": 0, "patients": 0, "numbers": []})
-                entry["numbers"].append(dict(s, across=across))
+                entry["numbers"].append(dict(s, across=note))
     order = list(vocabulary.MODALITIES)
     summary = sorted(modality_rows.values(),
                      key=lambda e: (order.index(e["modality"]) if e["modality"] in order else len(order), e["modality"]))
