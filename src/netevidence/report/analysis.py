@@ -184,12 +184,16 @@ def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str
     return _saved(dataclasses.replace(figure, plot=plot, width=width, alt=alt), stem, img_rel)
 
 
-def _funnel_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
+def _funnel_figure(spec: AnalysisSpec, st, post: PostFitAnalyses | None, stem: Path,
+                   img_rel: str) -> dict[str, Any] | None:
+    """The funnel plot of a stratum, with the studies trim-and-fill imputes when the specification asks
+    for trim-and-fill."""
     if st.funnel is None:
         return None
     labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
     title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
-    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title), stem, img_rel)
+    trimfill = post.trim_and_fill.result if post is not None and post.trim_and_fill is not None else False
+    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title, trimfill=trimfill), stem, img_rel)
 
 
 def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img_dir: Path,
@@ -197,14 +201,15 @@ def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img
     """The content of one stratum's section: its figures and every table, formatted."""
     fmt = ValueFormat(st.scale, percent=spec.forest.scale == "percent")
     subgroups, subgroup_test = _subgroup_texts(spec, st, fmt)
+    post = post_fit_analyses(evidence, spec, st)
     return {"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
             "k": st.k, "figure": _forest_figure(spec, st, img_dir / f"{spec.id}-{i}-forest", img_rel),
             "rows": [_row_text(evidence, spec, st, r, fmt) for r in st.rows.to_dict("records")],
             "pooled": _pooled_text(st, fmt), "subgroups": subgroups, "subgroup_test": subgroup_test,
             "sensitivity": _sensitivity_texts(st, fmt),
-            "funnel": _funnel_figure(spec, st, img_dir / f"{spec.id}-{i}-funnel", img_rel),
+            "funnel": _funnel_figure(spec, st, post, img_dir / f"{spec.id}-{i}-funnel", img_rel),
             "cumulative": _cumulative(evidence, st) if spec.analyses.cumulative is not None else None,
-            "post_fit": post_fit_text(post_fit_analyses(evidence, spec, st), st),
+            "post_fit": post_fit_text(post, st),
             "notes": list(st.notes), "bayes": _bayes_text(st, fmt),
             "certainty": _certainty(st.certainty),
             "comparisons": [comparison_text(c) for c in published_comparisons(evidence, st)]}
