@@ -149,7 +149,7 @@ def funnel_plot(data, labels=None, *, measure: str | None = None, title: str = "
                 y="Standard error", title=title, caption=_caption(funnel, tf, k))
          + theme_bw(base_size=FONT + 1)
          + theme(plot_title=element_text(size=FONT + 1), plot_caption=element_text(size=SMALL + 1, ha="left")))
-    alt = (f"Funnel plot{': ' + title if title else ''}; {len(pts)} studies around the pooled estimate "
+    alt = (f"Funnel plot{': ' + title if title else ''}; {_studies(len(pts))} around the pooled estimate "
            f"{funnel.estimate:.2f} on the analysis scale")
     if len(pts) > label_max:
         alt += f"; points not labelled (more than {label_max} studies)"
@@ -166,6 +166,10 @@ def funnel_plot(data, labels=None, *, measure: str | None = None, title: str = "
 CAPTION_LINE_IN = 0.17
 
 
+def _studies(k: int) -> str:
+    return f"{k} {'study' if k == 1 else 'studies'}"
+
+
 def _trimfill_text(tf: TrimFillResult, k: int) -> str:
     if tf.k0 == 0:
         return f"trim-and-fill ({tf.estimator}) estimates no missing study"
@@ -176,7 +180,7 @@ def _trimfill_text(tf: TrimFillResult, k: int) -> str:
 
 def _caption(funnel: FunnelData, tf: TrimFillResult | None, k: int) -> str:
     """The caption under the plot, wrapped to the figure's width."""
-    parts = [f"Dashed line: pooled estimate {funnel.estimate:.2f} of the {k} studies found; shaded: "
+    parts = [f"Dashed line: pooled estimate {funnel.estimate:.2f} of the {_studies(k)} found; shaded: "
              f"{100 * funnel.level:g}% pseudo confidence region."]
     if tf is not None:
         text = _trimfill_text(tf, k)
