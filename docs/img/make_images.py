@@ -71,6 +71,20 @@ figure_png(forest_plot(sim, subgroup="group", xlim=(0.2, 1.0)), "forest-40-rows"
 # a funnel plot needs at least 10 studies (Cochrane Handbook 13.3.5.4): drawn from the 40 simulated ones,
 # straight from the fitted model as metafor's funnel(res)
 figure_png(funnel_plot(fit, list(rows["label"]), measure="PLO", title="Simulated studies (40)"), "funnel")
+# trim-and-fill on the funnel plot: 15 simulated studies as published when small studies with low
+# proportions stay unpublished (each study's events still drawn from its own size), as metafor's
+# funnel(trimfill(res))
+m = rng.integers(15, 300, 60)
+ev_m = rng.binomial(m, 1.0 / (1.0 + np.exp(-rng.normal(-0.4, 0.3, 60))))
+published = (m >= 120) | (ev_m / m >= np.median(ev_m / m))
+m, ev_m = m[published][:15], ev_m[published][:15]
+pub = effect_size("PLO", events=ev_m, n=m)
+figure_png(funnel_plot(pool(pub["yi"], pub["vi"]), [f"Study {i + 1}" for i in range(15)], measure="PLO",
+                       trimfill=True, title="Simulated studies (15), trim-and-fill"), "funnel-trimfill")
+# an effect-size table drawn as it is, as metafor's forest(yi, vi, slab=): six of the simulated studies
+six = rows.iloc[:6]
+table = effect_size("PLO", events=six["events"].to_numpy(), n=six["n"].to_numpy())
+figure_png(forest_plot(table, labels=list(six["label"]), n=six["n"], events=six["events"]), "forest-effects")
 
 ipd = pd.read_csv("tests/data/radiant4/RADIANT4_2C.csv")
 panels = []

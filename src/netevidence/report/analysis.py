@@ -226,6 +226,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     comparators = comparator_modalities(evidence)
     summary = [dict(row, comparator=_comparator_of(row.pop("rows"), comparators))
                for i, st in enumerate(result.strata, start=1) for row in _summary_rows(spec, st, i)]
+    modalities = analysis_modalities(result, comparators)
     used_studies = {sid for st in result.strata for sid in st.rows["study_id"]}
     pooled_studies = {sid for st in result.strata if st.fit is not None
                       for sid in st.rows.loc[st.rows["role"] == "study", "study_id"]}
@@ -266,7 +267,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         "methods": spec_methods(spec, pooled=any(st.fit is not None for st in result.strata)), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
-        "pooled_studies": sorted(pooled_studies), "downloads": downloads,
+        "pooled_studies": sorted(pooled_studies), "downloads": downloads, "modalities": modalities,
         "proportion_models": proportion_model_comparison(result),
     }
 
@@ -469,7 +470,7 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
                         "kind": "pooled" if k > 1 else "single study",
                         "rows": list(pooled.loc[pooled["group"].astype(str) == str(lev), "row"])})
     elif st.fit is not None:
-        modality = "+".join(sorted({_row_modality(s, spec) for s in rows.loc[rows["role"] == "study"].to_dict("records")}))
+        modality = _joined(_row_modality(s, spec) for s in rows.loc[rows["role"] == "study"].to_dict("records"))
         out.append({"modality": modality, "analysis": spec.id, "title": spec.title, "stratum": st_title,
                     "anchor": f"s{i}", "k": st.fit.k, "estimate": _pred_text(st.prediction, st.scale),
                     "kind": "pooled", "rows": list(rows.loc[rows["role"] == "study", "row"])})
@@ -477,7 +478,7 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
         studies = rows[(rows["role"] == "study") & rows["value"].notna()]
         if len(studies) > 2:
             lo, hi = studies["value"].min(), studies["value"].max()
-            out.append({"modality": "+".join(sorted({_row_modality(r, spec) for r in studies.to_dict("records")})),
+            out.append({"modality": _joined(_row_modality(r, spec) for r in studies.to_dict("records")),
                         "analysis": spec.id, "title": spec.title, "stratum": st_title, "anchor": f"s{i}",
                         "k": None, "estimate": f"{len(studies)} estimates from {fmt_ci(lo, np.nan, np.nan, st.scale)} "
                                               f"to {fmt_ci(hi, np.nan, np.nan, st.scale)}",
@@ -491,7 +492,37 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
                         "variance": variance_label(r) if r["role"] == "study" else "",
                         "kind": {"study": "single study", "shown": "reported, no CI"}.get(r["role"], "published summary"),
                         "rows": [r["row"]]})
+        return out
+    # a modality whose rows are on the plot but in no number above (a row shown beside a pool, not pooled)
+    covered = {t for o in out for t in o["modality"].split("+")}
+    for r in rows[rows["role"].isin(["study", "shown", "umbrella"]) & rows["value"].notna()].to_dict("records"):
+        terms = set(_row_modality(r, spec).split("+"))
+        if terms & covered:
+            continue
+        out.append({"modality": _row_modality(r, spec), "analysis": spec.id, "title": spec.title,
+                    "stratum": st_title + (f" ({r['label']})" if r["label"] else ""), "anchor": f"s{i}",
+                    "k": None, "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
+                    "kind": ROLE_TEXT.get(r["role"], r["role"]), "rows": [r["row"]]})
     return out
+
+
+def _joined(modalities) -> str:
+    """Modalities (each possibly combined, "tae+tace") as one sorted "+"-joined set of terms."""
+    return "+".join(sorted({t for m in modalities for t in str(m).split("+") if t}))
+
+
+def analysis_modalities(result, comparators: dict[int, str]) -> dict[str, str]:
+    """Each modality the rows of an analysis name (an arm's, or the comparator arm's of a comparison) ->
+    ``shown`` when one of its rows is shown on the page's plots, else ``excluded`` (its rows are all in
+    the table of rows not pooled)."""
+    out: dict[str, str] = {}
+    sel = result.selection
+    for r in sel[["modality", "role", "row"]].itertuples(index=False):
+        terms = [t for t in str(r.modality).split("+") if t]
+        comp = comparators.get(int(r.row)) if plain_value(r.row) is not None else None
+        for t in terms + ([comp] if comp else []):
+            out[t] = "shown" if r.role != "excluded" or out.get(t) == "shown" else "excluded"
+    return dict(sorted(out.items()))
 
 
 def comparator_modalities(evidence: EvidenceBase) -> dict[int, str]:
