@@ -174,9 +174,9 @@ def test_funnel_km_and_survival_curve_plots_render(tmp_path):
     curve = digitise(km_corners(d["time"].to_numpy(), d["event"].to_numpy()), rng, drop_fraction=0.3)
     panel = kaplan_meier_panel(curve, 97, label="placebo")
     assert panel.n == 97 and len(panel.km) > 10
-    p, w, h, alt = km_plot([panel])
-    assert "placebo (n = 97" in alt
-    assert all(f.stat().st_size > 1000 for f in save(p, tmp_path / "km", w, h))
+    figure = km_plot([panel])
+    assert "placebo (n = 97" in figure.alt
+    assert all(f.stat().st_size > 1000 for f in figure.save(tmp_path / "km"))
     # the Kaplan-Meier curve of the reconstruction follows the digitised points
     km = panel.km
     idx = np.searchsorted(km["time"].to_numpy(), panel.digitised["time"].to_numpy(), side="right") - 1
@@ -189,11 +189,11 @@ def test_survival_curves_plot_renders(tmp_path):
     from netevidence.specs import load_spec, run_spec
 
     result = run_spec(load_evidence(ROOT / "evidence"), load_spec(ROOT / "analyses" / "landmark-survival.yaml"))
-    p, w, h, alt = survival_curves_plot(result.curves, title="Overall survival")
-    summaries = alt.split("with summary curves for ", 1)[1]
+    figure = survival_curves_plot(result.curves, title="Overall survival")
+    summaries = figure.alt.split("with summary curves for ", 1)[1]
     assert "90Y radioembolisation with resin microspheres" in summaries
     assert "peptide receptor radionuclide therapy" in summaries
-    assert all(f.stat().st_size > 1000 for f in save(p, tmp_path / "curves", w, h))
+    assert all(f.stat().st_size > 1000 for f in figure.save(tmp_path / "curves"))
 
 
 def _tace_vs_tae():
@@ -301,7 +301,8 @@ def test_survival_curves_legend_names_each_group_in_full_and_in_its_own_colour()
     from netevidence.specs import load_spec, run_spec
 
     res = run_spec(netevidence.load_evidence(ROOT / "evidence"), load_spec(ROOT / "analyses" / "landmark-survival.yaml"))
-    plot, w, h, _ = survival_curves_plot(res.curves, title="Overall survival")
+    figure = survival_curves_plot(res.curves, title="Overall survival")
+    plot, h = figure.plot, figure.height
     scale = next(s for s in plot.scales if "color" in s.aesthetics)
     colours = dict(scale.palette(0))   # the manual scale's name -> colour mapping
     names = list(colours)

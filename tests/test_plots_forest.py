@@ -248,7 +248,7 @@ def test_funnel_plot_from_a_fitted_model(tmp_path):
     assert fig.plot.labels.x == "Logit proportion"
     with pytest.raises(ValueError, match="labels has 2 values for 12 studies"):
         funnel_plot(res, ["a", "b"])
-    with pytest.raises(TypeError, match="takes a PoolResult or FunnelData"):
+    with pytest.raises(TypeError, match="takes a PoolResult, FunnelData, a TrimFillResult or an effect-size table"):
         funnel_plot([0.1, 0.2])
 
 

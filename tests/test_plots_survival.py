@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from netevidence import load_evidence
-from netevidence.plots import km_plot, save
+from netevidence.plots import Figure, km_plot
 from netevidence.specs import kaplan_meier_panel, load_spec, run_spec
 from netevidence.survival import reconstruct_ipd
 from netevidence.survival.simulate import digitise, km_corners
@@ -62,20 +62,21 @@ def test_censoring_marks_sit_at_the_reconstructed_censoring_times(panels):
     cens = panel.censored()
     assert np.allclose(np.sort(cens["time"].unique()), np.unique(ipd.time[ipd.event == 0]))
     assert int(cens["n_censored"].sum()) == int((ipd.event == 0).sum())
-    plot, *_ = km_plot([panel])
+    plot = km_plot([panel]).plot
     marks = [layer for layer in plot.layers if layer.geom.aes_params.get("shape") == "+"]
     assert len(marks) == 1
     assert np.allclose(marks[0].geom.data["time"], cens["time"]) and np.allclose(marks[0].geom.data["survival"],
                                                                              cens["survival"])
-    plot, *_ = km_plot([panel], show_censors=False)
+    plot = km_plot([panel], show_censors=False).plot
     assert not [layer for layer in plot.layers if layer.geom.aes_params.get("shape") == "+"]
 
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_the_table_has_one_labelled_row_per_curve_aligned_to_the_time_ticks(panels, k):
     chosen = [p for p, *_ in panels[:k]]
-    plot, w, h, alt = km_plot(chosen, title="t", xticks=[0, 6, 12, 18, 24])
-    fig = plot.draw()
+    figure = km_plot(chosen, title="t", xticks=[0, 6, 12, 18, 24])
+    alt = figure.alt
+    fig = figure.draw()
     ax, texts = _texts(fig)
     assert "Number at risk" in [t.get_text() for t in texts]
     ticks = [float(t) for t in ax.get_xticks()]
@@ -98,11 +99,12 @@ def test_the_table_has_one_labelled_row_per_curve_aligned_to_the_time_ticks(pane
 
 
 def test_the_table_can_be_left_out(panels):
-    plot, w, h, alt = km_plot([panels[0][0]], at_risk_counts=False, ci_show=False, show_points=False)
-    fig = plot.draw()
+    figure = km_plot([panels[0][0]], at_risk_counts=False, ci_show=False, show_points=False)
+    alt, h = figure.alt, figure.height
+    fig = figure.draw()
     ax, texts = _texts(fig)
     assert not texts and "numbers at risk" not in alt
-    with_table = km_plot([panels[0][0]])[2]
+    with_table = km_plot([panels[0][0]]).height
     assert h < with_table
     import matplotlib.pyplot as plt
 
@@ -112,8 +114,12 @@ def test_the_table_can_be_left_out(panels):
 def test_several_curves_render_and_labels_must_differ(panels, tmp_path):
     many = [p for p, *_ in panels] + [kaplan_meier_panel(*_radiant("everolimus", seed=s)[:2], label=f"copy {s}")
                                       for s in (2, 3, 4)]
-    plot, w, h, alt = km_plot(many, title="five curves")
-    assert all(f.stat().st_size > 1000 for f in save(plot, tmp_path / "km-5", w, h))
+    figure = km_plot(many, title="five curves")
+    assert isinstance(figure, Figure) and figure.alt.startswith("Kaplan-Meier plot")
+    written = figure.save(tmp_path / "km-5")
+    assert [f.suffix for f in written] == [".svg", ".png", ".pdf"]
+    assert all(f.stat().st_size > 1000 for f in written)
+    assert "<text" in (tmp_path / "km-5.svg").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="labels must differ"):
         km_plot([many[0], many[0]])
     with pytest.raises(ValueError, match="at least one"):

@@ -185,3 +185,68 @@ def test_index_numbers_name_their_study_and_list_each_modality_once(tmp_path):
     arm_slugs = {a for a in ev.arms["arm"] if a not in set(ev.arms["label"])}
     details = [re.search(r"\(([^()]*)\)$", s["stratum"]) for s in summary]
     assert not [d.group(1) for d in details if d and d.group(1) in arm_slugs]
+def _summary_links(html: str) -> dict[str, list[tuple[str, list[str]]]]:
+    """Each modality of the summary-by-modality table -> its rows as (analysis link or "", cell texts)."""
+    table = html.split('id="summary"', 1)[1].split("</table>", 1)[0]
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    modality = None
+    for tr in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, flags=re.S)]
+        if len(cells) in (4, 8):   # the first row of a modality: its name, records and patients span its rows
+            modality = cells[0]
+        link = re.search(r'<a href="(analyses/[^"#]+)', tr)
+        out.setdefault(modality, []).append((link.group(1) if link else "", cells[-5:]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def comparison_site(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comparison")
+    analyses = base / "analyses"
+    analyses.mkdir()
+    for name in ("tace-vs-tae", "sirt-response", "ablation-complications", "transarterial-complications"):
+        shutil.copy(ROOT / "analyses" / f"{name}.yaml", analyses)
+    out = base / "site"
+    write_site(load_evidence(ROOT / "evidence"), out, analyses=analyses, cache_dir=base / "cache",
+               build_time="2000-01-01 00:00 UTC")
+    return out
+
+
+def test_both_arms_of_a_comparison_link_to_its_analysis(comparison_site):
+    summary = _summary_links((comparison_site / "index.html").read_text(encoding="utf-8"))
+    tace, tae = summary[modality_label("tace")], summary[modality_label("tae")]
+    assert "analyses/tace-vs-tae.html" in {link for link, _ in tace}
+    tace = [(link, cells) for link, cells in tace if link == "analyses/tace-vs-tae.html"]
+    tae = [(link, cells) for link, cells in tae if link == "analyses/tace-vs-tae.html"]
+    assert tae
+    # the comparator arm's row links to the same comparison, with the same numbers, and says it is the comparator
+    assert not [cells for _, cells in summary[modality_label("tae")] if "no analysis yet" in " ".join(cells)]
+    assert sorted(cells[:4] for _, cells in tae) == sorted(cells[:4] for _, cells in tace)
+    assert all(cells[4].endswith(f"{modality_label('tae')} as the comparator") for _, cells in tae), tae
+    assert not [cells for _, cells in tace if "comparator" in cells[4]]
+
+
+def test_every_modality_an_analysis_names_links_to_it(comparison_site):
+    summary = _summary_links((comparison_site / "index.html").read_text(encoding="utf-8"))
+    # a glass-microsphere row shown beside the resin and unspecified pools, not pooled itself
+    glass = [cells for link, cells in summary[modality_label("sirt_glass")] if link == "analyses/sirt-response.html"]
+    assert glass and all(cells[4] == "shown, not pooled" and cells[3] for cells in glass), glass
+    # irreversible electroporation: its one row is excluded from the complications analysis, with the reason
+    ire = summary[modality_label("ire")]
+    assert ire == [("analyses/ablation-complications.html",
+                    ["Major complications after ablation", "", "", "",
+                     "its rows are excluded from the analysis, each with the reason"])], ire
+    assert not [m for m, rows in summary.items() for _, cells in rows if "no analysis yet" in " ".join(cells)
+                and m in (modality_label("ire"), modality_label("sirt_glass"), modality_label("tae"))]
+
+
+def test_a_pool_of_combined_modalities_names_each_term_once(comparison_site):
+    summary = _summary_links((comparison_site / "index.html").read_text(encoding="utf-8"))
+    for rows in summary.values():
+        rows = [(link, cells) for link, cells in rows if link]   # rows with a number or a link
+        for _, cells in rows:
+            across = cells[4].split("across ", 1)[1] if "across " in cells[4] else ""
+            terms = [t.strip() for t in across.split(" + ")] if across else []
+            assert len(terms) == len(set(terms)), cells
+        pools = [tuple(cells) for _, cells in rows if cells[4].startswith("pooled, across")]
+        assert len(pools) == len(set(pools)), rows   # a pool across modalities is listed once under each

@@ -13,7 +13,7 @@ import pytest
 from netevidence import load_evidence
 from netevidence.effects import back_transform
 from netevidence.plots import forest_layout
-from netevidence.pooling import pool
+from netevidence.pooling import pool, trim_and_fill
 from netevidence.pooling.subgroups import subgroup_analysis
 from netevidence.specs import AnalysisSpec, load_spec, load_specs, run_spec, select_rows
 
@@ -414,6 +414,10 @@ def test_the_exploration_notebook_runs():
     assert f"Random-effects model (REML), k = {k}" in text
     assert f"Leave-one-out: REML model, z CI at 95%, k = {k}" in text
     assert "Trim-and-fill (L0): " in text
+    tf = trim_and_fill(pool(spec_rows.loc[spec_rows["role"] == "study", "yi"], spec_rows.loc[spec_rows["role"] == "study", "vi"]))
+    assert tf.k0 > 0 and f"open circles: {tf.k0} studies filled in by trim-and-fill (L0)" in text
+    assert f"Forest plot: Effect sizes; {k} rows, {k} with a confidence interval; no pooled estimate." in text
+    assert "Survival curves (os): model-based study curves" in text
     assert "sources.bib" in text and "symptom-response/symptom-response.xlsx" in text and "leave-one-out.csv" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 import netevidence
 from netevidence.effects import back_transform, effect_size
-from netevidence.plots import forest_plot, funnel_plot, km_plot, save, survival_curves_plot
+from netevidence.plots import forest_plot, funnel_plot, km_plot, survival_curves_plot
 from netevidence.pooling import pool
 from netevidence.pooling.subgroups import subgroup_analysis
 from netevidence.specs import GroupFit, Stratum, kaplan_meier_panel, load_spec, run_spec
@@ -18,10 +18,6 @@ from netevidence.survival.simulate import digitise, km_corners
 
 OUT = Path("docs/img")
 ev = netevidence.load_evidence("evidence")
-
-
-def png(plot, name, w, h):
-    save(plot, OUT / name, w, h, formats=("png",), dpi=110)
 
 
 def figure_png(figure, name):
@@ -40,8 +36,7 @@ pfs = next(s for s in netter.strata if s.key == (("endpoint", "pfs"),))
 figure_png(forest_plot(pfs), "forest-ratios")
 
 landmark = run_spec(ev, load_spec("analyses/landmark-survival.yaml"))
-p, w, h, _ = survival_curves_plot(landmark.curves, title="Overall survival")
-png(p, "survival-curves", w, h)
+figure_png(survival_curves_plot(landmark.curves, title="Overall survival"), "survival-curves")
 
 # 40 simulated studies in 4 subgroups, with intervals clipped at the axis: the layout at its largest.
 # Coherent by construction: each study's events are drawn from its own size and true proportion (random
@@ -76,6 +71,20 @@ figure_png(forest_plot(sim, subgroup="group", xlim=(0.2, 1.0)), "forest-40-rows"
 # a funnel plot needs at least 10 studies (Cochrane Handbook 13.3.5.4): drawn from the 40 simulated ones,
 # straight from the fitted model as metafor's funnel(res)
 figure_png(funnel_plot(fit, list(rows["label"]), measure="PLO", title="Simulated studies (40)"), "funnel")
+# trim-and-fill on the funnel plot: 15 simulated studies as published when small studies with low
+# proportions stay unpublished (each study's events still drawn from its own size), as metafor's
+# funnel(trimfill(res))
+m = rng.integers(15, 300, 60)
+ev_m = rng.binomial(m, 1.0 / (1.0 + np.exp(-rng.normal(-0.4, 0.3, 60))))
+published = (m >= 120) | (ev_m / m >= np.median(ev_m / m))
+m, ev_m = m[published][:15], ev_m[published][:15]
+pub = effect_size("PLO", events=ev_m, n=m)
+figure_png(funnel_plot(pool(pub["yi"], pub["vi"]), [f"Study {i + 1}" for i in range(15)], measure="PLO",
+                       trimfill=True, title="Simulated studies (15), trim-and-fill"), "funnel-trimfill")
+# an effect-size table drawn as it is, as metafor's forest(yi, vi, slab=): six of the simulated studies
+six = rows.iloc[:6]
+table = effect_size("PLO", events=six["events"].to_numpy(), n=six["n"].to_numpy())
+figure_png(forest_plot(table, labels=list(six["label"]), n=six["n"], events=six["events"]), "forest-effects")
 
 ipd = pd.read_csv("tests/data/radiant4/RADIANT4_2C.csv")
 panels = []
@@ -86,8 +95,8 @@ for arm, n in (("everolimus", 205), ("placebo", 97)):
     grid = np.arange(0.0, d["time"].max(), 3.0)  # the published table's numbers at risk, every 3 months
     at_risk = pd.DataFrame({"time": grid, "n_at_risk": [int((d["time"] >= t).sum()) for t in grid]})
     panels.append(kaplan_meier_panel(curve, n, label=f"RADIANT-4 {arm}", at_risk=at_risk))
-p, w, h, _ = km_plot(panels, title="Reconstructed overall survival (RADIANT-4)", xticks=[0, 6, 12, 18, 24])
-png(p, "km-reconstructed", w, h)
+figure_png(km_plot(panels, title="Reconstructed overall survival (RADIANT-4)", xticks=[0, 6, 12, 18, 24]),
+           "km-reconstructed")
 
 # the risk-of-bias plots, of the evidence base and at 1, 10 and 60 studies
 runpy.run_path(str(OUT / "make_risk_of_bias_images.py"))

@@ -27,7 +27,7 @@ import pandas as pd
 from ..effects import MEASURE_FACTS
 from ..pooling import PoolResult
 from .figure import Figure
-from .forest_rows import ForestEntry, arrange, forest_entries, stratum_from_result
+from .forest_rows import ForestEntry, arrange, forest_entries, stratum_from_effects, stratum_from_result
 from .forest_text import (COLUMN_HEADERS, EXTRA_COLUMNS, ValueFormat, alt_text, axis_title, entry_cells,
                           entry_label, favours_labels, legend_text, ratio_axis_title)
 from .layout import CHAR_IN, FONT, LINE_IN, SMALL, Axis, linear_breaks, log_breaks, marker_side, ratio_limits
@@ -171,6 +171,7 @@ class _Canvas:
         self.texts: list[dict] = []
         self.segments: list[dict] = []
         self.polygons: list[dict] = []
+        self.note_boxes: list[tuple[float, float, float, float]] = []   # x0, x1, y0, y1 of each note line
 
     def text(self, x, y, s, ha="left", weight="normal", size=FONT, color="#1a1a1a") -> None:
         if s:
@@ -180,6 +181,17 @@ class _Canvas:
     def segment(self, x, xend, y, yend, color="#1a1a1a", linetype="solid", size=0.5, arrow="none") -> None:
         self.segments.append({"x": float(x), "xend": float(xend), "y": float(y), "yend": float(yend),
                               "color": color, "linetype": linetype, "size": size, "arrow": arrow})
+
+    def vertical(self, x: float, y0: float, y1: float, **style) -> None:
+        """A vertical line from ``y0`` up to ``y1``, broken where it would cross a note's text."""
+        cuts = sorted((b[2], b[3]) for b in self.note_boxes if b[0] - 0.04 <= x <= b[1] + 0.04 and b[3] > y0 and b[2] < y1)
+        y = y0
+        for lo, hi in cuts:
+            if lo > y:
+                self.segment(x, x, y, lo, **style)
+            y = max(y, hi)
+        if y < y1:
+            self.segment(x, x, y, y1, **style)
 
     def interval(self, axis: Axis, y: float, lo: float, hi: float, **style) -> None:
         """A horizontal interval cut at the axis limits, with an arrow at each cut end."""
@@ -266,10 +278,10 @@ def _draw_axis(canvas: _Canvas, axis: Axis, fmt: ValueFormat, y_axis: float, y_t
     lo_lim, hi_lim = axis.limits
     if null is not None and lo_lim < null < hi_lim:
         xn = float(axis.to_x(null))
-        canvas.segment(xn, xn, y_axis, y_top, color="#999999", size=0.4)
+        canvas.vertical(xn, y_axis, y_top, color="#999999", size=0.4)
     if stratum.prediction is not None and lo_lim <= stratum.prediction.pred <= hi_lim:
         xp = float(axis.to_x(stratum.prediction.pred))
-        canvas.segment(xp, xp, y_axis, y_top, color="#999999", linetype="dashed", size=0.4)
+        canvas.vertical(xp, y_axis, y_top, color="#999999", linetype="dashed", size=0.4)
     canvas.segment(axis.x0, axis.x1, y_axis, y_axis)
     for b in axis.breaks:
         xb = float(axis.to_x(b))
@@ -377,6 +389,10 @@ def _draw_body(canvas: _Canvas, axis: Axis, grid: _Grid, text: _Texts, lines, ro
         for j, line in enumerate(ls):
             indent = 0.1 if e.kind in NOTE_KINDS else (0.12 if j and e.kind == "row" else 0.0)
             canvas.text(X_LABEL + indent, yv - j * LINE_IN, line, **_label_style(e.kind))
+            if e.kind in NOTE_KINDS:   # reference lines are broken around the notes, which run into the panel
+                x0 = X_LABEL + indent
+                canvas.note_boxes.append((x0, x0 + len(line) * CHAR_IN * SMALL / FONT, yv - j * LINE_IN - 0.45 * LINE_IN,
+                                          yv - j * LINE_IN + 0.45 * LINE_IN))
         for c in text.left:
             canvas.text(grid.anchors[c], yv, cell.get(c, ""))
         for c in text.right:
@@ -434,29 +450,41 @@ def _draw(lay: ForestLayout):
 
 
 def forest_plot(data, *, labels: Sequence[str] | Mapping[str, str] | None = None, measure: str | None = None,
-                n=None, events=None, year=None, design=None, title: str = "", **options) -> Figure:
-    """The forest plot of a stratum or of a fitted model, as a :class:`netevidence.plots.Figure`
-    (``.save(path)``, ``.alt``, ``.layout``).
+                n=None, events=None, year=None, design=None, title: str = "", fit: PoolResult | None = None,
+                level: float = 0.95, **options) -> Figure:
+    """The forest plot of a stratum, of a fitted model or of an effect-size table, as a
+    :class:`netevidence.plots.Figure` (``.save(path)``, ``.alt``, ``.layout``).
 
-    ``data``: a :class:`netevidence.specs.Stratum` (``labels``: study id -> label) or a
-    :class:`netevidence.pooling.PoolResult`, as metafor's ``forest(res)``: ``labels`` then lists one label
-    per study (default "Study 1", ...), ``measure`` (e.g. ``"PLO"``, ``"HR"``) sets the back-transform
-    and the axis, and ``n``, ``events``, ``year``, ``design`` fill those columns (see
+    ``data``: a :class:`netevidence.specs.Stratum` (``labels``: study id -> label); a
+    :class:`netevidence.pooling.PoolResult`, as metafor's ``forest(res)``; or an effect-size table (a
+    DataFrame with ``yi`` and ``vi``, as :func:`netevidence.effects.effect_size` returns), as metafor's
+    ``forest(yi, vi, slab = labels)``: each study with its ``level`` interval ``yi ± z sqrt(vi)`` and no
+    pooled diamond, unless ``fit`` (the ``PoolResult`` of the same yi/vi) adds it. For a fit or a table,
+    ``labels`` lists one label per study (default "Study 1", ...), ``measure`` (e.g. ``"PLO"``, ``"HR"``;
+    a table's own ``measure`` column otherwise) sets the back-transform and the axis, and ``n``,
+    ``events``, ``year``, ``design`` fill those columns (see
     :func:`netevidence.plots.forest_rows.stratum_from_result`). Other keyword arguments go to
     :func:`forest_layout` (``subgroup``, ``xlim``, ``ticks``, ``scale``, ``favours``, ``columns``,
     ``sort``, ``wrap``, ``panel_width``)."""
-    if isinstance(data, PoolResult):
+    if isinstance(data, (PoolResult, pd.DataFrame)):
         if isinstance(labels, Mapping):
-            raise TypeError("forest_plot(res): labels is a list with one label per study, in the order of the fit")
-        data = stratum_from_result(data, labels=labels, measure=measure, n=n, events=events, year=year,
-                                   design=design, title=title)
+            raise TypeError("forest_plot(res or table): labels is a list with one label per study, in the order "
+                            "of the yi")
+        common = {"labels": labels, "measure": measure, "n": n, "events": events, "year": year, "design": design,
+                  "title": title}
+        if isinstance(data, PoolResult):
+            if fit is not None:
+                raise TypeError("forest_plot(res): fit= is for an effect-size table; res is already the fit")
+            data = stratum_from_result(data, **common)
+        else:
+            data = stratum_from_effects(data, fit=fit, level=level, **common)
         labels = None
     else:
         given = {k: v for k, v in (("measure", measure), ("n", n), ("events", events), ("year", year),
-                                   ("design", design)) if v is not None}
+                                   ("design", design), ("fit", fit)) if v is not None}
         if given:
             raise TypeError(f"forest_plot(stratum): {', '.join(given)} come from the stratum; they are only for "
-                            "a PoolResult")
+                            "a PoolResult or an effect-size table")
         if labels is not None and not isinstance(labels, Mapping):
             raise TypeError("forest_plot(stratum): labels maps study ids to labels, e.g. {'netter-1': 'NETTER-1'}")
     lay = forest_layout(data, labels=labels, **options)

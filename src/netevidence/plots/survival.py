@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..labels import term_label
+from .figure import Figure
 from .layout import FONT, SMALL, linear_breaks
 
 # 16 distinguishable colours, so no two groups of one plot share a colour up to 16 groups
@@ -35,7 +36,7 @@ SURVIVAL_BREAKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_counts: bool = True,
-            show_censors: bool = True, ci_show: bool = True, show_points: bool = True, xticks=None):
+            show_censors: bool = True, ci_show: bool = True, show_points: bool = True, xticks=None) -> Figure:
     """Reconstructed Kaplan-Meier curves (reconstruction after Guyot et al., BMC Medical Research
     Methodology 2012) with, as lifelines' ``KaplanMeierFitter.plot`` and survminer's ``ggsurvplot`` draw
     them, the pointwise confidence band (``ci_show``), ``+`` marks at the censoring times
@@ -44,12 +45,12 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_coun
     curves; ``xticks`` sets the ticks (and so the table's columns), else they are chosen from the longest
     follow-up.
 
-    ``panels``: :class:`netevidence.specs.KaplanMeierPanel` objects. Returns ``(ggplot, width, height,
-    alt)`` in inches.
+    ``panels``: :class:`netevidence.specs.KaplanMeierPanel` objects. Returns a
+    :class:`netevidence.plots.Figure` (``.save(path)``, ``.alt``, ``.width``/``.height`` in inches).
     """
     from plotnine import (aes, annotate, element_blank, element_text, geom_hline, geom_path, geom_point,
-                          geom_ribbon, geom_text, ggplot, labs, scale_color_manual, scale_fill_manual,
-                          scale_x_continuous, scale_y_continuous, theme, theme_bw)
+                          geom_ribbon, geom_text, ggplot, guide_legend, guides, labs, scale_color_manual,
+                          scale_fill_manual, scale_x_continuous, scale_y_continuous, theme, theme_bw)
 
     panels = tuple(panels)
     if not panels:
@@ -106,6 +107,7 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_coun
     plot += scale_color_manual(values=colors, name="", breaks=labels)
     plot += scale_fill_manual(values=colors, guide=None)
     plot += labs(x=time_label, y="Survival probability", title=title, color="")
+    plot += guides(color=guide_legend(ncol=1))   # one entry a line, however many curves (no clipped columns)
     plot += theme_bw(base_size=FONT + 1)
     plot += theme(legend_position="bottom", legend_direction="vertical", plot_title=element_text(size=FONT + 1),
                   panel_grid_major_y=element_blank(), panel_grid_minor=element_blank(),
@@ -120,15 +122,18 @@ def km_plot(panels, *, title: str = "", time_label: str = "Months", at_risk_coun
            + (f" Under the time axis, the numbers at risk of the reconstructed data at "
               f"{', '.join(f'{t:g}' for t in ticks)} {time_label.lower()}." if at_risk_counts else ""))
     legend_in = 0.2 * len(labels)
-    return plot, 6.5, CURVE_IN + table_in + 1.3 + legend_in + (0.25 if title else 0.0), alt
+    return Figure(plot=plot, width=6.5, height=CURVE_IN + table_in + 1.0 + legend_in + (0.25 if title else 0.0),
+                  alt=alt)
 
 
 LEGEND_WRAP = 70   # characters per legend line: the one-column legend stays inside the 7.5-inch figure
 
 
-def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months"):
+def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months") -> Figure:
     """Model-based study curves (thin) through their reported points, and each group's summary curve
-    (thick) with its pointwise confidence band. ``curves``: :class:`netevidence.specs.SurvivalCurves`."""
+    (thick) with its pointwise confidence band (Combescure, Foucher & Jackson, Statistics in Medicine
+    2014). ``curves``: :class:`netevidence.specs.SurvivalCurves`. Returns a
+    :class:`netevidence.plots.Figure` (``.save(path)``, ``.alt``)."""
     from plotnine import (aes, element_text, geom_line, geom_point, geom_ribbon, ggplot, guides, guide_legend,
                           labs, scale_color_manual, scale_fill_manual, scale_y_continuous, theme, theme_bw)
 
@@ -140,12 +145,13 @@ def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months")
     cur = curves.curves.assign(group_name=curves.curves["group"].map(names)) if len(curves.curves) else curves.curves
     pts = curves.points.assign(group_name=curves.points["group"].map(names)) if len(curves.points) else curves.points
     summ = curves.summaries.assign(group_name=curves.summaries["group"].map(names)) if len(curves.summaries) else None
+    n_arms = len(set(cur["label"])) if len(cur) else 0
     plot = ggplot()
-    if summ is not None and len(summ):
-        band = summ[summ["group"].map(lambda g: curves.summary_fits[g].k >= 2)]
-        if len(band):
-            plot += geom_ribbon(aes("time", ymin="ci_low", ymax="ci_high", fill="group_name"), data=band, alpha=0.15)
-            plot += geom_line(aes("time", "survival", color="group_name"), data=band, size=1.3)
+    band = summ[summ["group"].map(lambda g: curves.summary_fits[g].k >= 2)] if summ is not None and len(summ) else []
+    level = "/".join(sorted({f"{100 * curves.summary_fits[g].level:g}%" for g in set(band["group"])})) if len(band) else ""
+    if len(band):
+        plot += geom_ribbon(aes("time", ymin="ci_low", ymax="ci_high", fill="group_name"), data=band, alpha=0.15)
+        plot += geom_line(aes("time", "survival", color="group_name"), data=band, size=1.3)
     if len(cur):
         plot += geom_line(aes("time", "survival", color="group_name", group="label"), data=cur, size=0.5,
                           linetype="dashed")
@@ -154,16 +160,19 @@ def survival_curves_plot(curves, *, title: str = "", time_label: str = "Months")
     for part in (scale_color_manual(values=colors, name=""), scale_fill_manual(values=colors, guide=None),
                  scale_y_continuous(limits=(0, 1), breaks=[0, 0.25, 0.5, 0.75, 1]),
                  labs(x=time_label, y="Survival probability", title=title, shape="", color="", fill="",
-                      caption="dashed: model-based study curves through the reported points\n"
-                              "thick line and band: summary curve (k >= 2) with its 95% CI"),
+                      caption="\n".join(([f"Dashed: model-based study {'curve' if n_arms == 1 else 'curves'} through "
+                                          "the reported points."] if n_arms else []) +
+                                         ([f"Thick line and band: summary curve of a group of two or more studies, "
+                                           f"with its {level} CI."] if len(band) else []))),
                  theme_bw(base_size=FONT + 1),
                  theme(legend_position="bottom", legend_box="vertical", plot_title=element_text(size=FONT + 1),
-                       legend_text=element_text(ha="left")),
+                       legend_text=element_text(ha="left", ma="left"),
+                       plot_caption=element_text(ha="left", size=SMALL + 1)),
                  guides(color=guide_legend(ncol=1), shape=guide_legend(ncol=2))):
         plot += part
     alt = (f"Survival curves ({curves.endpoint}): model-based study curves through the reported landmarks and "
-           f"medians for {len(set(cur['label'])) if len(cur) else 0} study arms" +
+           f"medians for {n_arms} study {'arm' if n_arms == 1 else 'arms'}" +
            (f", with summary curves for {', '.join(names[g] for g in curves.summary_fits if curves.summary_fits[g].k >= 2)}"
             if any(sc.k >= 2 for sc in curves.summary_fits.values()) else "") + ".")
     legend_lines = sum(name.count("\n") + 1 for name in names.values())
-    return plot, 7.5, 4.6 + 0.19 * legend_lines, alt
+    return Figure(plot=plot, width=7.5, height=4.6 + 0.19 * legend_lines, alt=alt)

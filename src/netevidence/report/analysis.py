@@ -15,7 +15,7 @@ from ..appraisal import LABELS as CERTAINTY_LABELS
 from ..effects import measure_facts
 from ..evidence import EvidenceBase
 from ..labels import data_cut_labels, term_label
-from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
+from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, survival_curves_plot,
                      traffic_light_plot, with_risk_of_bias_column)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.forest_text import ValueFormat
@@ -66,16 +66,13 @@ def _modality_name(m: str) -> str:
     return vocabulary.modality_label(m)
 
 
-def _figure(plot, stem: Path, width: float, height: float, alt: str, rel: str) -> dict[str, Any]:
-    save(plot, stem, width, height)
-    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "pdf": f"{rel}/{stem.name}.pdf",
-            "alt": alt,
-            "width": int(round(width * 110)), "height": int(round(height * 110))}
-
-
 def _saved(figure, stem: Path, rel: str) -> dict[str, Any]:
-    """Save a :class:`netevidence.plots.Figure` under ``stem`` and describe it for the page."""
-    return _figure(figure.plot, stem, figure.width, figure.height, figure.alt, rel)
+    """Save a :class:`netevidence.plots.Figure` under ``stem`` (SVG, PNG and PDF) and describe it for the
+    page."""
+    figure.save(stem)
+    return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "pdf": f"{rel}/{stem.name}.pdf",
+            "alt": figure.alt,
+            "width": int(round(figure.width * 110)), "height": int(round(figure.height * 110))}
 
 
 VARIANCE_LABELS = {"ci": "variance: reported CI", "ci_loglog": "variance: reported CI",
@@ -187,12 +184,16 @@ def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str
     return _saved(dataclasses.replace(figure, plot=plot, width=width, alt=alt), stem, img_rel)
 
 
-def _funnel_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
+def _funnel_figure(spec: AnalysisSpec, st, post: PostFitAnalyses | None, stem: Path,
+                   img_rel: str) -> dict[str, Any] | None:
+    """The funnel plot of a stratum, with the studies trim-and-fill imputes when the specification asks
+    for trim-and-fill."""
     if st.funnel is None:
         return None
     labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
     title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
-    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title), stem, img_rel)
+    trimfill = post.trim_and_fill.result if post is not None and post.trim_and_fill is not None else False
+    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title, trimfill=trimfill), stem, img_rel)
 
 
 def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img_dir: Path,
@@ -200,14 +201,15 @@ def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img
     """The content of one stratum's section: its figures and every table, formatted."""
     fmt = ValueFormat(st.scale, percent=spec.forest.scale == "percent")
     subgroups, subgroup_test = _subgroup_texts(spec, st, fmt)
+    post = post_fit_analyses(evidence, spec, st)
     return {"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
             "k": st.k, "figure": _forest_figure(spec, st, img_dir / f"{spec.id}-{i}-forest", img_rel),
             "rows": [_row_text(evidence, spec, st, r, fmt) for r in st.rows.to_dict("records")],
             "pooled": _pooled_text(st, fmt), "subgroups": subgroups, "subgroup_test": subgroup_test,
             "sensitivity": _sensitivity_texts(st, fmt),
-            "funnel": _funnel_figure(spec, st, img_dir / f"{spec.id}-{i}-funnel", img_rel),
+            "funnel": _funnel_figure(spec, st, post, img_dir / f"{spec.id}-{i}-funnel", img_rel),
             "cumulative": _cumulative(evidence, st) if spec.analyses.cumulative is not None else None,
-            "post_fit": post_fit_text(post_fit_analyses(evidence, spec, st), st),
+            "post_fit": post_fit_text(post, st),
             "notes": list(st.notes), "bayes": _bayes_text(st, fmt),
             "certainty": _certainty(st.certainty),
             "comparisons": [comparison_text(c) for c in published_comparisons(evidence, st)]}
@@ -221,7 +223,10 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                  for p in export_analysis(result, img_dir, prefix=f"{spec.id}-")]
     strata = [_stratum_page(evidence, spec, st, i, img_dir=img_dir, img_rel=img_rel)
               for i, st in enumerate(result.strata, start=1)]
-    summary = [row for i, st in enumerate(result.strata, start=1) for row in _summary_rows(spec, st, i)]
+    comparators = comparator_modalities(evidence)
+    summary = [dict(row, comparator=_comparator_of(row.pop("rows"), comparators))
+               for i, st in enumerate(result.strata, start=1) for row in _summary_rows(spec, st, i)]
+    modalities = analysis_modalities(result, comparators)
     used_studies = {sid for st in result.strata for sid in st.rows["study_id"]}
     pooled_studies = {sid for st in result.strata if st.fit is not None
                       for sid in st.rows.loc[st.rows["role"] == "study", "study_id"]}
@@ -239,9 +244,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         })
     curves = None
     if result.curves is not None and len(result.curves.curves):
-        cp, w, h, alt = survival_curves_plot(result.curves, title=vocabulary.ENDPOINTS.get(
-            result.curves.endpoint, result.curves.endpoint).capitalize())
-        fig = _figure(cp, img_dir / f"{spec.id}-survival", w, h, alt, img_rel)
+        fig = _saved(survival_curves_plot(result.curves, title=vocabulary.ENDPOINTS.get(
+            result.curves.endpoint, result.curves.endpoint).capitalize()), img_dir / f"{spec.id}-survival", img_rel)
         summ = []
         for g, sc in sorted(result.curves.summary_fits.items()):
             summ.append({"group": _modality_name(g), "k": sc.k,
@@ -253,8 +257,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         used_studies.update(set(result.selection["study_id"]))
     km = None
     if result.km:
-        kp, w, h, alt = km_plot(result.km, title=spec.title, **spec.km.model_dump())
-        km = {"figure": _figure(kp, img_dir / f"{spec.id}-km", w, h, alt, img_rel),
+        km = {"figure": _saved(km_plot(result.km, title=spec.title, **spec.km.model_dump()),
+                               img_dir / f"{spec.id}-km", img_rel),
               "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
     sof = [{k: plain_value(v) for k, v in r.items()}
            for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
@@ -264,7 +268,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
                                 statistics=result.shown_statistics), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
         "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
-        "pooled_studies": sorted(pooled_studies), "downloads": downloads,
+        "pooled_studies": sorted(pooled_studies), "downloads": downloads, "modalities": modalities,
         "proportion_models": proportion_model_comparison(result),
     }
 
@@ -451,7 +455,7 @@ def comparison_text(c: PublishedComparison) -> dict[str, str]:
 
 def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
     """Key numbers per modality for the index: subgroup estimates, else the stratum's pooled estimate,
-    else each study's own estimate with a CI."""
+    else each study's own estimate with a CI. ``rows`` lists the outcome rows each number comes from."""
     out = []
     rows = st.rows
     if st.title == "All studies":
@@ -459,25 +463,27 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
     else:
         st_title = st.title
     if st.subgroups is not None and spec.subgroup == "modality":
+        pooled = rows[rows["role"] == "study"]
         for lev, k, fit in zip(st.subgroups.levels, st.subgroups.k, st.subgroups.fits):
             pr = fit.predict(st.transf)
             out.append({"modality": str(lev), "analysis": spec.id, "title": spec.title, "stratum": st_title,
                         "anchor": f"s{i}", "k": int(k), "estimate": _pred_text(pr, st.scale),
-                        "kind": "pooled" if k > 1 else "single study"})
+                        "kind": "pooled" if k > 1 else "single study",
+                        "rows": list(pooled.loc[pooled["group"].astype(str) == str(lev), "row"])})
     elif st.fit is not None:
-        modality = _modalities(rows.loc[rows["role"] == "study"].to_dict("records"), spec)
+        modality = _joined(_row_modality(s, spec) for s in rows.loc[rows["role"] == "study"].to_dict("records"))
         out.append({"modality": modality, "analysis": spec.id, "title": spec.title, "stratum": st_title,
                     "anchor": f"s{i}", "k": st.fit.k, "estimate": _pred_text(st.prediction, st.scale),
-                    "kind": "pooled"})
+                    "kind": "pooled", "rows": list(rows.loc[rows["role"] == "study", "row"])})
     else:
         studies = rows[(rows["role"] == "study") & rows["value"].notna()]
         if len(studies) > 2:
             lo, hi = studies["value"].min(), studies["value"].max()
-            out.append({"modality": _modalities(studies.to_dict("records"), spec),
+            out.append({"modality": _joined(_row_modality(r, spec) for r in studies.to_dict("records")),
                         "analysis": spec.id, "title": spec.title, "stratum": st_title, "anchor": f"s{i}",
                         "k": None, "estimate": f"{len(studies)} estimates from {fmt_ci(lo, np.nan, np.nan, st.scale)} "
                                               f"to {fmt_ci(hi, np.nan, np.nan, st.scale)}",
-                        "kind": "shown side by side, not pooled"})
+                        "kind": "shown side by side, not pooled", "rows": list(studies["row"])})
             rows = rows[rows["role"] == "umbrella"]
         for r in rows[(rows["role"].isin(["study", "shown", "umbrella"])) & rows["value"].notna()].to_dict("records"):
             out.append({"modality": _row_modality(r, spec), "analysis": spec.id, "title": spec.title,
@@ -485,7 +491,18 @@ def _summary_rows(spec: AnalysisSpec, st, i: int) -> list[dict[str, Any]]:
                         "k": 1 if r["role"] == "study" else None,
                         "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
                         "variance": variance_label(r) if r["role"] == "study" else "",
-                        "kind": _single_row_basis(r)})
+                        "kind": _single_row_basis(r), "rows": [r["row"]]})
+        return out
+    # a modality whose rows are on the plot but in no number above (a row shown beside a pool, not pooled)
+    covered = {t for o in out for t in o["modality"].split("+")}
+    for r in rows[rows["role"].isin(["study", "shown", "umbrella"]) & rows["value"].notna()].to_dict("records"):
+        terms = set(_row_modality(r, spec).split("+"))
+        if terms & covered:
+            continue
+        out.append({"modality": _row_modality(r, spec), "analysis": spec.id, "title": spec.title,
+                    "stratum": st_title + (f" ({r['label']})" if r["label"] else ""), "anchor": f"s{i}",
+                    "k": None, "estimate": fmt_ci(r["value"], r["low"], r["high"], st.scale),
+                    "kind": ROLE_TEXT.get(r["role"], r["role"]), "rows": [r["row"]]})
     return out
 
 
@@ -498,11 +515,38 @@ def _single_row_basis(r: dict) -> str:
     return f"published summary ({r['label']})"
 
 
-def _modalities(rows: list[dict], spec: AnalysisSpec) -> str:
-    """The modality terms of ``rows``, each once, joined as ``a+b`` (a row's own term may already combine
-    several: a series of TAE and TACE together)."""
-    terms = {t for r in rows for t in _row_modality(r, spec).split("+") if t}
-    return "+".join(sorted(terms))
+def _joined(modalities) -> str:
+    """Modalities (each possibly combined, "tae+tace") as one sorted "+"-joined set of terms."""
+    return "+".join(sorted({t for m in modalities for t in str(m).split("+") if t}))
+
+
+def analysis_modalities(result, comparators: dict[int, str]) -> dict[str, str]:
+    """Each modality the rows of an analysis name (an arm's, or the comparator arm's of a comparison) ->
+    ``shown`` when one of its rows is shown on the page's plots, else ``excluded`` (its rows are all in
+    the table of rows not pooled)."""
+    out: dict[str, str] = {}
+    sel = result.selection
+    for r in sel[["modality", "role", "row"]].itertuples(index=False):
+        terms = [t for t in str(r.modality).split("+") if t]
+        comp = comparators.get(int(r.row)) if plain_value(r.row) is not None else None
+        for t in terms + ([comp] if comp else []):
+            out[t] = "shown" if r.role != "excluded" or out.get(t) == "shown" else "excluded"
+    return dict(sorted(out.items()))
+
+
+def comparator_modalities(evidence: EvidenceBase) -> dict[int, str]:
+    """Outcome row (its index in ``evidence.outcomes``) -> the modality of its comparator arm, for the rows
+    that compare two arms of a record."""
+    out = evidence.outcomes[["study_id", "comparator"]].dropna()
+    arms = evidence.arms.set_index(["study_id", "arm"])["modality"]
+    found = {i: arms.get((sid, comp)) for i, sid, comp in out.itertuples()}
+    return {int(i): str(m) for i, m in found.items() if isinstance(m, str) and m}
+
+
+def _comparator_of(rows, comparators: dict[int, str]) -> str:
+    """The comparator modalities of the outcome ``rows`` a number comes from, joined by "+" ("" for none)."""
+    found = {comparators.get(int(r)) for r in rows if plain_value(r) is not None}
+    return "+".join(sorted(m for m in found if m))
 
 
 def _row_modality(r: dict, spec: AnalysisSpec) -> str:

@@ -286,6 +286,10 @@ def _write_static(env: jinja2.Environment, staging: Path) -> None:
     (staging / "style.css").write_text(env.get_template("style.css.j2").render(), encoding="utf-8")
 
 
+UNNUMBERED = {"shown": "shown on the analysis page without an estimate",
+              "excluded": "its rows are excluded from the analysis, each with the reason"}
+
+
 def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, Any]:
     import pandas as pd
 
@@ -309,14 +313,27 @@ def _index_context(evidence: EvidenceBase, contents: list[dict]) -> dict[str, An
             entry["studies"] += 1
             entry["patients"] += patients.get(m, 0)
     # a result across several modalities (a pool of resin and glass microspheres) is listed under each of
-    # them, saying so, rather than under a row of its own that no record counts towards
+    # them, saying so, rather than under a row of its own that no record counts towards; a comparison is
+    # listed under its comparator arm's modality too, saying that it is the comparator
     for c in contents:
+        numbered = set()
         for s in c["summary"]:
-            terms = [t for t in str(s["modality"]).split("+") if t] or [""]
-            across = f"across {vocabulary.modality_label(s['modality'])}" if len(terms) > 1 else ""
-            for key in terms:
+            terms = list(dict.fromkeys(t for t in str(s["modality"]).split("+") if t)) or [""]
+            across = f"across {vocabulary.modality_label('+'.join(terms))}" if len(terms) > 1 else ""
+            listed = [(key, across) for key in terms]
+            listed += [(m, f"with {vocabulary.modality_label(m)} as the comparator")
+                       for m in str(s.get("comparator") or "").split("+") if m and m not in terms]
+            for key, note in listed:
                 entry = modality_rows.setdefault(key, {"modality": key, "studies": 0, "patients": 0, "numbers": []})
-                entry["numbers"].append(dict(s, across=across))
+                entry["numbers"].append(dict(s, across=note))
+                numbered.add(key)
+        # a modality the analysis names but gives no number for still links to it, saying why
+        for key, how in c.get("modalities", {}).items():
+            if key not in numbered and key in modality_rows:
+                modality_rows[key]["numbers"].append({
+                    "analysis": c["id"], "title": c["title"], "anchor": "exclusions" if how == "excluded" else "",
+                    "stratum": "", "k": None, "estimate": "", "across": "",
+                    "kind": UNNUMBERED[how]})
     order = list(vocabulary.MODALITIES)
     summary = sorted(modality_rows.values(),
                      key=lambda e: (order.index(e["modality"]) if e["modality"] in order else len(order), e["modality"]))
