@@ -62,9 +62,11 @@ def _feed(h, obj: Any, seen: set[int], depth: int = 0) -> None:
         # columns in name order: plotnine reads them by name, and builds some frames from sets of names
         h.update(f"frame:{obj.shape};".encode())
         _feed(h, obj.index, seen, depth + 1)
-        for name in sorted(range(obj.shape[1]), key=lambda j: str(obj.columns[j])):
-            h.update(f"column:{obj.columns[name]!r}:{obj.dtypes.iloc[name]};".encode())
-            _feed_values(h, obj.iloc[:, name].to_numpy())
+        columns = (obj.to_dict("series").items() if obj.columns.is_unique
+                   else ((obj.columns[j], obj.iloc[:, j]) for j in range(obj.shape[1])))
+        for name, column in sorted(columns, key=lambda item: str(item[0])):
+            h.update(f"column:{name!r}:{column.dtype};".encode())
+            _feed_values(h, column.to_numpy())
         return
     if isinstance(obj, pd.Series):
         _feed(h, obj.to_frame(name="_series_"), seen, depth + 1)
