@@ -17,7 +17,6 @@ from netevidence.report.changes import compare, stratum_flags
 from netevidence.report.manifest import ManifestError, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDIES = ("braat-2020", "sartori-laser", "pickens-2021", "strosberg-2006")
 
 
 # --------------------------------------------------------------------------- comparison rules
@@ -92,19 +91,6 @@ def test_unchanged_results_are_not_listed_and_specs_and_code_are_compared():
 # --------------------------------------------------------------------------- builds
 
 
-@pytest.fixture
-def workspace(tmp_path):
-    ev = tmp_path / "evidence"
-    ev.mkdir()
-    for sid in STUDIES:
-        shutil.copy(ROOT / "evidence" / f"{sid}.yaml", ev)
-    shutil.copy(ROOT / "evidence" / "sources.yaml", ev)
-    an = tmp_path / "analyses"
-    an.mkdir()
-    shutil.copy(ROOT / "analyses" / "symptom-response.yaml", an)
-    return tmp_path
-
-
 def _build(ws: Path, out: Path, **kw) -> dict:
     write_site(load_evidence(ws / "evidence"), out, analyses=ws / "analyses", cache_dir=None,
                build_time=kw.pop("build_time", "2026-01-01 00:00 UTC"), **kw)
@@ -115,10 +101,11 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_a_rebuild_lists_exactly_the_added_record_the_corrected_number_and_the_moved_estimate(workspace):
+def test_a_rebuild_lists_exactly_the_added_record_the_corrected_number_and_the_moved_estimate(
+        workspace, workspace_studies):
     first = workspace / "first"
     m1 = _build(workspace, first)
-    assert m1["version"] == 1 and set(m1["records"]) == set(STUDIES)
+    assert m1["version"] == 1 and set(m1["records"]) == set(workspace_studies)
     braat = workspace / "evidence" / "braat-2020.yaml"
     text = braat.read_text()
     assert text.count("events: 15, n: 23") == 2  # the abstract and the seed review print the same count

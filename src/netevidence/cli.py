@@ -162,15 +162,19 @@ def _report(args: argparse.Namespace) -> int:
             return 0
         state.forget()
     from .report import ReportError, write_site
+    from .report.pages import BuildLog
 
+    log = BuildLog()
     try:
         index = write_site(_load(args.evidence, args.quiet, records_cache), args.out, analyses=analyses, cache_dir=cache,
-                           progress=not args.quiet, previous=args.previous)
+                           progress=not args.quiet, previous=args.previous, log=log)
     except ReportError as exc:
         raise CliError(f"{exc}\nThe previous site in {args.out} is left as it was.") from None
     if state is not None:
         state.remember()
     print(f"wrote {index}")
+    if not args.quiet:
+        print(log.summary())
     return 0
 
 

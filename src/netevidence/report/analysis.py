@@ -15,7 +15,7 @@ from ..appraisal import LABELS as CERTAINTY_LABELS
 from ..effects import measure_facts
 from ..evidence import EvidenceBase
 from ..labels import data_cut_labels, term_label
-from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, survival_curves_plot,
+from ..plots import (forest_plot, funnel_plot, km_plot, risk_of_bias_summary_plot, save, survival_curves_plot,
                      traffic_light_plot, with_risk_of_bias_column)
 from ..plots.risk_of_bias import LEVEL_SYMBOLS
 from ..plots.forest_text import ValueFormat
@@ -66,10 +66,10 @@ def _modality_name(m: str) -> str:
     return vocabulary.modality_label(m)
 
 
-def _saved(figure, stem: Path, rel: str) -> dict[str, Any]:
-    """Save a :class:`netevidence.plots.Figure` under ``stem`` (SVG, PNG and PDF) and describe it for the
-    page."""
-    figure.save(stem)
+def _saved(figure, stem: Path, rel: str, draw=save) -> dict[str, Any]:
+    """Save a :class:`netevidence.plots.Figure` under ``stem`` (SVG, PNG and PDF, with ``draw``:
+    :func:`netevidence.plots.save` or a figure cache's ``save``) and describe it for the page."""
+    draw(figure.plot, stem, figure.width, figure.height)
     return {"png": f"{rel}/{stem.name}.png", "svg": f"{rel}/{stem.name}.svg", "pdf": f"{rel}/{stem.name}.pdf",
             "alt": figure.alt,
             "width": int(round(figure.width * 110)), "height": int(round(figure.height * 110))}
@@ -173,7 +173,7 @@ def _sensitivity_texts(st, fmt: ValueFormat) -> list[dict[str, Any]]:
     return out
 
 
-def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str, Any] | None:
+def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str, draw=save) -> dict[str, Any] | None:
     if "forest" not in spec.plots:
         return None
     try:
@@ -181,11 +181,11 @@ def _forest_figure(spec: AnalysisSpec, st, stem: Path, img_rel: str) -> dict[str
     except ValueError as exc:   # an axis option that does not fit this stratum's scale
         raise ValueError(f"analysis {spec.id!r}, stratum {st.title!r}: forest: {exc}") from None
     plot, width, alt = with_risk_of_bias_column(figure.plot, figure.layout, st.rows)  # robvis's column beside it
-    return _saved(dataclasses.replace(figure, plot=plot, width=width, alt=alt), stem, img_rel)
+    return _saved(dataclasses.replace(figure, plot=plot, width=width, alt=alt), stem, img_rel, draw)
 
 
 def _funnel_figure(spec: AnalysisSpec, st, post: PostFitAnalyses | None, stem: Path,
-                   img_rel: str) -> dict[str, Any] | None:
+                   img_rel: str, draw=save) -> dict[str, Any] | None:
     """The funnel plot of a stratum, with the studies trim-and-fill imputes when the specification asks
     for trim-and-fill."""
     if st.funnel is None:
@@ -193,21 +193,22 @@ def _funnel_figure(spec: AnalysisSpec, st, post: PostFitAnalyses | None, stem: P
     labels = list(st.rows.loc[st.rows["role"] == "study", "label"])
     title = spec.title if st.title == "All studies" else f"{spec.title}: {st.title}"
     trimfill = post.trim_and_fill.result if post is not None and post.trim_and_fill is not None else False
-    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title, trimfill=trimfill), stem, img_rel)
+    return _saved(funnel_plot(st.funnel, labels, measure=st.measure, title=title, trimfill=trimfill), stem, img_rel,
+                  draw)
 
 
 def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img_dir: Path,
-                  img_rel: str) -> dict[str, Any]:
+                  img_rel: str, draw=save) -> dict[str, Any]:
     """The content of one stratum's section: its figures and every table, formatted."""
     fmt = ValueFormat(st.scale, percent=spec.forest.scale == "percent")
     subgroups, subgroup_test = _subgroup_texts(spec, st, fmt)
     post = post_fit_analyses(evidence, spec, st)
     return {"title": st.title, "anchor": f"s{i}", "scale": st.scale, "measure": st.measure,
-            "k": st.k, "figure": _forest_figure(spec, st, img_dir / f"{spec.id}-{i}-forest", img_rel),
+            "k": st.k, "figure": _forest_figure(spec, st, img_dir / f"{spec.id}-{i}-forest", img_rel, draw),
             "rows": [_row_text(evidence, spec, st, r, fmt) for r in st.rows.to_dict("records")],
             "pooled": _pooled_text(st, fmt), "subgroups": subgroups, "subgroup_test": subgroup_test,
             "sensitivity": _sensitivity_texts(st, fmt),
-            "funnel": _funnel_figure(spec, st, post, img_dir / f"{spec.id}-{i}-funnel", img_rel),
+            "funnel": _funnel_figure(spec, st, post, img_dir / f"{spec.id}-{i}-funnel", img_rel, draw),
             "cumulative": _cumulative(evidence, st) if spec.analyses.cumulative is not None else None,
             "post_fit": post_fit_text(post, st),
             "notes": list(st.notes), "bayes": _bayes_text(st, fmt),
@@ -215,13 +216,16 @@ def _stratum_page(evidence: EvidenceBase, spec: AnalysisSpec, st, i: int, *, img
             "comparisons": [comparison_text(c) for c in published_comparisons(evidence, st)]}
 
 
-def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path, img_rel: str) -> dict[str, Any]:
-    """Run ``spec``, write its images into ``img_dir`` and return the page content."""
+def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path, img_rel: str,
+                   draw=save) -> dict[str, Any]:
+    """Run ``spec``, write its images into ``img_dir`` and return the page content. ``draw`` writes each
+    figure (:func:`netevidence.plots.save`, or :meth:`netevidence.report.figures.FigureCache.save`, which
+    copies a figure drawn before from its cache)."""
     result = run_spec(evidence, spec)
     img_dir.mkdir(parents=True, exist_ok=True)
     downloads = [{"name": p.name, "href": f"{img_rel}/{p.name}"}
                  for p in export_analysis(result, img_dir, prefix=f"{spec.id}-")]
-    strata = [_stratum_page(evidence, spec, st, i, img_dir=img_dir, img_rel=img_rel)
+    strata = [_stratum_page(evidence, spec, st, i, img_dir=img_dir, img_rel=img_rel, draw=draw)
               for i, st in enumerate(result.strata, start=1)]
     comparators = comparator_modalities(evidence)
     summary = [dict(row, comparator=_comparator_of(row.pop("rows"), comparators))
@@ -245,7 +249,8 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     curves = None
     if result.curves is not None and len(result.curves.curves):
         fig = _saved(survival_curves_plot(result.curves, title=vocabulary.ENDPOINTS.get(
-            result.curves.endpoint, result.curves.endpoint).capitalize()), img_dir / f"{spec.id}-survival", img_rel)
+            result.curves.endpoint, result.curves.endpoint).capitalize()), img_dir / f"{spec.id}-survival", img_rel,
+            draw)
         summ = []
         for g, sc in sorted(result.curves.summary_fits.items()):
             summ.append({"group": _modality_name(g), "k": sc.k,
@@ -258,7 +263,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
     km = None
     if result.km:
         km = {"figure": _saved(km_plot(result.km, title=spec.title, **spec.km.model_dump()),
-                               img_dir / f"{spec.id}-km", img_rel),
+                               img_dir / f"{spec.id}-km", img_rel, draw),
               "diagnostics": [f"{p.label}: {p.diagnostics}" for p in result.km]}
     sof = [{k: plain_value(v) for k, v in r.items()}
            for r in summary_of_findings([result], page_of=lambda i: f"analyses/{i}.html").to_dict("records")]
@@ -267,7 +272,7 @@ def build_analysis(evidence: EvidenceBase, spec: AnalysisSpec, *, img_dir: Path,
         "methods": spec_methods(spec, pooled=any(st.fit is not None for st in result.strata),
                                 statistics=result.shown_statistics), "strata": strata, "exclusions": exclusions, "curves": curves, "km": km,
         "warnings": list(result.warnings), "studies": sorted(used_studies), "summary": summary,
-        "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel), "sof": sof,
+        "risk_of_bias": _rob_figures(evidence, result, spec, img_dir, img_rel, draw), "sof": sof,
         "pooled_studies": sorted(pooled_studies), "downloads": downloads, "modalities": modalities,
         "proportion_models": proportion_model_comparison(result),
     }
@@ -384,7 +389,8 @@ def _certainty(c) -> dict[str, Any] | None:
                         for d in c.domains]}
 
 
-def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Path, img_rel: str) -> dict[str, Any]:
+def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Path, img_rel: str,
+                 draw=save) -> dict[str, Any]:
     """Traffic-light and summary plots, per tool, of the studies the analysis pools (summary shares weighted
     by each study's mean pooling weight over the strata); when it pools none, of every study it shows
     (each counted once). Returns ``{"scope": "pooled" | "shown" | None, "tools": [...]}``."""
@@ -407,8 +413,8 @@ def _rob_figures(evidence: EvidenceBase, result, spec: AnalysisSpec, img_dir: Pa
         traffic = traffic_light_plot(rows, title=spec.title)
         summary = risk_of_bias_summary_plot(rows, weights=mean_w, title=spec.title)
         out.append({"tool": str(rows["tool_name"].iloc[0]),
-                    "traffic": _saved(traffic, img_dir / f"{spec.id}-rob-{j}", img_rel),
-                    "summary": _saved(summary, img_dir / f"{spec.id}-rob-{j}-summary", img_rel),
+                    "traffic": _saved(traffic, img_dir / f"{spec.id}-rob-{j}", img_rel, draw),
+                    "summary": _saved(summary, img_dir / f"{spec.id}-rob-{j}-summary", img_rel, draw),
                     "weighted": mean_w is not None, "missing": []})
     assessed = set(table["study_id"])
     missing = [sid for sid in studies if sid not in assessed]

@@ -105,6 +105,17 @@ class AnalysisCache:
             return None
         return content, images
 
+    def figure_keys(self, spec_id: str, key: str, name: str) -> list[str]:
+        """The keys of the figures an entry's analysis drew (the JSON list in its file ``name``), so that a
+        figure cache keeps them; empty when the entry has none or it cannot be read."""
+        if self.directory is None:
+            return []
+        try:
+            keys = json.loads((self.directory / f"{spec_id}-{key}" / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
     def store(self, spec_id: str, key: str, source: Path) -> None:
         """Copy a finished entry (a directory with result.json and img/) into the cache with its manifest,
         atomically; older entries of the same analysis are removed. Failures only cost the cache."""

@@ -30,8 +30,10 @@ from .analysis import build_analysis, record_location
 from .cache import AnalysisCache, analysis_key, code_fingerprint
 from .changes import compare
 from .exports import write_sources
+from .figures import FigureCache
 from .manifest import HISTORY_DIR, MANIFEST_FILE, ManifestError, build_manifest, dumps, read_manifest
 from .overview import review_coverage, write_prisma
+from .pages import BuildLog, PageWriter
 from .study import build_study
 
 
@@ -69,8 +71,11 @@ def _progress(items: list, desc: str, enabled: bool) -> Iterable:
     return tqdm(items, desc=desc, unit="page", file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
+FIGURE_KEYS = "figures.json"
+
+
 def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, cache: AnalysisCache, code: str,
-                      staging: Path) -> dict[str, Any]:
+                      staging: Path, figures: FigureCache, log: BuildLog) -> dict[str, Any]:
     key = analysis_key(evidence, spec, code)
     img_rel = "img"
     target_img = staging / "analyses" / "img"
@@ -80,12 +85,19 @@ def _analysis_content(evidence: EvidenceBase, spec: AnalysisSpec, path: Path, ca
         if referenced_images(content) <= set(images):
             for name, data in sorted(images.items()):
                 (target_img / name).write_bytes(data)
+            figures.used.update(cache.figure_keys(spec.id, key, FIGURE_KEYS))  # kept for the next change
+            log.analyses_cached.append(spec.id)
             return content
     work = Path(tempfile.mkdtemp(prefix=f".{spec.id}-", dir=staging))
     try:
-        content = build_analysis(evidence, spec, img_dir=work / "img", img_rel=img_rel)
+        requested = len(figures.requested)
+        drawn = len(figures.drawn)
+        content = build_analysis(evidence, spec, img_dir=work / "img", img_rel=img_rel, draw=figures.save)
+        log.analyses_computed.append(spec.id)
+        log.figures_drawn += figures.drawn[drawn:]
         (work / "result.json").write_text(json.dumps(content, sort_keys=True, ensure_ascii=False, allow_nan=False),
                                           encoding="utf-8")
+        (work / FIGURE_KEYS).write_text(json.dumps(sorted(set(figures.requested[requested:]))), encoding="utf-8")
         for f in sorted((work / "img").iterdir()):
             shutil.copy2(f, target_img / f.name)
         cache.store(spec.id, key, work)
@@ -161,14 +173,21 @@ def _changelog(history: dict[int, dict[str, Any]], thresholds: dict[str, float])
 
 def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path | None = None,
                cache_dir: str | Path | None = "auto", progress: bool = False, build_time: str | None = None,
-               previous: str | Path | None = None) -> Path:
+               previous: str | Path | None = None, log: BuildLog | None = None) -> Path:
     """Write the HTML evidence site into ``out`` (replaced atomically); returns its index page.
 
     ``analyses``: directory of specifications (``None``: no analysis pages). ``cache_dir``: where unchanged
     analyses are kept (``"auto"``: ``.cache`` beside ``out``; ``None``: no cache). ``previous``: an earlier
     site (or its ``manifest.json``) to compare with on the "What changed" page; by default the site being
     replaced. A specification that fails raises :class:`ReportError` naming it, and the previous site is
-    left as it was.
+    left as it was. ``log`` (a :class:`BuildLog`) is filled with what this build computed, drew and wrote,
+    and what it kept.
+
+    With a cache, a rebuild redoes only what changed: an analysis whose inputs are unchanged comes from the
+    analysis cache; a figure whose plot is unchanged is copied from the figure cache
+    (:mod:`netevidence.report.figures`); a page whose content is unchanged comes from the page
+    cache (:mod:`netevidence.report.pages`). Each key holds everything that goes into the result, so the
+    site is the same, byte for byte, as a build without a cache.
     """
     out = Path(out)
     env = _environment()
@@ -191,13 +210,17 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         raise ReportError("\n".join(problems))
     code = code_fingerprint()
     stamp = _build_time(build_time)
+    build_log = log if log is not None else BuildLog()
+    figures = FigureCache(Path(cache_path) / "figures" if cache_path is not None else None, code)
+    pages = PageWriter(cache_path, code, build_log)
     with atomic_directory(out, protect=protect) as staging:
+        pages.staging = staging
         (staging / "analyses" / "img").mkdir(parents=True)
         (staging / "studies").mkdir()
         contents = []
         for spec, path in _progress(specs, "analyses", progress):
             try:
-                contents.append(_analysis_content(evidence, spec, path, cache, code, staging))
+                contents.append(_analysis_content(evidence, spec, path, cache, code, staging, figures, build_log))
             except Exception as exc:  # noqa: BLE001 - reported with the failing specification
                 raise ReportError(f"analysis {spec.id!r} ({path}) failed: {type(exc).__name__}: {exc}") from exc
         manifest = build_manifest(evidence, {spec.id: path for spec, path in specs}, contents, code=code,
@@ -218,25 +241,22 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
         prisma = write_prisma(evidence, staging)
         nav = [{"id": c["id"], "title": c["title"]} for c in contents]
         for c in contents:
-            html = env.get_template("analysis.html.j2").render(a=c, nav=nav, root="../")
-            (staging / "analyses" / f"{c['id']}.html").write_text(html, encoding="utf-8")
+            pages.write(env, f"analyses/{c['id']}.html", "analysis.html.j2", a=c, nav=nav, root="../")
         study_ids = [r.id for r in evidence.records]
         for sid in _progress(study_ids, "studies", progress):
-            s = build_study(evidence, sid, by_study)
-            html = env.get_template("study.html.j2").render(s=s, nav=nav, root="../")
-            (staging / "studies" / f"{sid}.html").write_text(html, encoding="utf-8")
+            pages.write(env, f"studies/{sid}.html", "study.html.j2", s=build_study(evidence, sid, by_study),
+                        nav=nav, root="../")
         changes = compare(previous_manifest, manifest, thresholds) if previous_manifest is not None else None
-        html = env.get_template("changes.html.j2").render(nav=nav, root="", changes=changes, manifest=manifest,
-                                                         titles={c["id"]: c["title"] for c in contents})
-        (staging / "changes.html").write_text(html, encoding="utf-8")
-        html = env.get_template("methods.html.j2").render(nav=nav, root="", specs=contents)
-        (staging / "methods.html").write_text(html, encoding="utf-8")
+        pages.write(env, "changes.html", "changes.html.j2", nav=nav, root="", changes=changes, manifest=manifest,
+                    titles={c["id"]: c["title"] for c in contents})
+        pages.write(env, "methods.html", "methods.html.j2", nav=nav, root="", specs=contents)
         _write_summary_of_findings(contents, staging / SOF_CSV)
-        html = env.get_template("index.html.j2").render(**_index_context(evidence, contents), nav=nav, root="",
-                                                       build_time=stamp, changelog=_changelog(history, thresholds),
-                                                       sof_csv=SOF_CSV, prisma=prisma,
-                                                       reviews=review_coverage(evidence, contents))
-        (staging / "index.html").write_text(html, encoding="utf-8")
+        pages.write(env, "index.html", "index.html.j2", **_index_context(evidence, contents), nav=nav, root="",
+                    build_time=stamp, changelog=_changelog(history, thresholds), sof_csv=SOF_CSV, prisma=prisma,
+                    reviews=review_coverage(evidence, contents))
+    pages.prune()
+    figures.prune()
+    build_log.figures_copied = list(figures.copied)
     return out / "index.html"
 
 
