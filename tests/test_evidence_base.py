@@ -180,7 +180,7 @@ def test_devcic_table3_columns_reproduce_the_meta_analysis_pool(evidence):
     from netevidence.pooling import pool
 
     out = evidence.outcomes
-    table = out[(out["source"] == "jnm-2014-resin") & out["endpoint"].str.startswith("response_")]
+    table = out[(out["source"] == "devcic-2014") & out["endpoint"].str.startswith("response_")]
     assert table["study_id"].nunique() == 12 and table.groupby("study_id")["n"].first().sum() == 435
     wide = table.pivot_table(index="study_id", columns="endpoint", values="percent")
     n = table.groupby("study_id")["n"].first().loc[wide.index].to_numpy(float)

@@ -200,6 +200,11 @@ def one_spec(tmp_path: Path) -> Path:
     return an
 
 
+def _analysis_entries(cache: Path) -> list[Path]:
+    """The analysis cache's entries (beside them the cache keeps its figure and page caches)."""
+    return [p for p in cache.iterdir() if p.is_dir() and (p / "result.json").is_file()]
+
+
 def _site_files(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
@@ -214,7 +219,7 @@ def test_a_damaged_cache_entry_is_a_miss_and_is_rebuilt(tmp_path, one_spec, dama
     for _ in range(2):  # the second build compares itself with the first, as every later one does
         write_site(ev, out, analyses=one_spec, cache_dir=cache, build_time="fixed")
     expected = _site_files(out)
-    (entry,) = [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    (entry,) = _analysis_entries(cache)
     pngs, svgs = sorted((entry / "img").glob("*.png")), sorted((entry / "img").glob("*.svg"))
     assert pngs and svgs
     if damage == "truncate-result":
@@ -232,5 +237,5 @@ def test_a_damaged_cache_entry_is_a_miss_and_is_rebuilt(tmp_path, one_spec, dama
     write_site(ev, out, analyses=one_spec, cache_dir=cache, build_time="fixed")
     assert _site_files(out) == expected
     # the rebuilt entry was stored again and is used as is
-    (entry,) = [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    (entry,) = _analysis_entries(cache)
     assert (entry / "manifest.json").is_file() and sorted((entry / "img").glob("*.png"))

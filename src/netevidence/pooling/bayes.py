@@ -290,8 +290,10 @@ class _NormalMixture:
             self._table = (x, np.maximum.accumulate(cdf))
         x_tab, cdf_tab = self._table
         i = int(np.searchsorted(cdf_tab, p))
-        a = x_tab[i - 1] if i > 0 else float(np.min(self.m - 40 * self.s))
-        b = x_tab[i] if i < x_tab.size else float(np.max(self.m + 40 * self.s))
+        # one grid step of margin on each side: the table and cdf() may round a value at a grid point
+        # (the median 0 of symmetric data) to opposite sides of p
+        a = x_tab[i - 2] if i > 1 else float(np.min(self.m - 40 * self.s))
+        b = x_tab[i + 1] if i + 1 < x_tab.size else float(np.max(self.m + 40 * self.s))
         return optimize.brentq(lambda x: self.cdf(x) - p, a, b, xtol=1e-12, rtol=1e-12)
 
 
