@@ -19,9 +19,9 @@ reports: $(STAMP)
 	$(BIN)/netevidence tables evidence --out reports/tables
 	$(BIN)/netevidence report --evidence evidence --out reports/site
 
-## test: install if needed and run the whole suite (browser tests use Debian's chromium)
+## test: install if needed and run the whole suite on every core (browser tests use Debian's chromium)
 test: $(STAMP) $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \
