@@ -219,9 +219,6 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True,
     return out
 
 
-
-
-
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
