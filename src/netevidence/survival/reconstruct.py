@@ -22,7 +22,10 @@ risk at ``t_{i+1}`` (the iteration of Guyot et al.). Four information cases are 
 
 Beyond the published algorithm, each interval but the last compares the digitised values with the
 reconstructed curve as conditional survival from the interval's start (see ``_anchored``), so that a gap
-of less than half a step between the two at a published time is not carried into the next interval.
+of less than half a step between the two at a published time is not carried into the next interval;
+and each drop's event count may move by one event from the nearest whole number so that the curve lies on
+the same side of 0.5 as the digitised level (see ``_median_side``), so the reconstructed median is the
+digitised curve's.
 
 Guarantees beyond the published description: the iterations are bounded (at most ``max_iter`` per
 interval, with cycle detection), counts are never negative, events are placed only where the preprocessed
@@ -186,9 +189,46 @@ class _Pass:
         self.d, self.cen, self.n_end, self.km, self.events = d, cen, n_end, km, events
 
 
+def _median_side(dk: int, n: int, km: float, below: bool, room: int) -> int:
+    """The event count ``dk`` moved by one event, when needed, so that the reconstructed curve after the
+    drop lies on the same side of 0.5 as the digitised point (``below``: the point is at or under 0.5).
+
+    Rounding to the nearest whole event leaves the reconstructed curve up to half a step from the
+    digitised one, so a curve that crosses 0.5 by less than half a step can cross it one drop early or
+    late, and the median moves by a whole gap between drops. Moving one event keeps the curve within one
+    step of the points while reproducing the median of the digitised curve. ``room`` is the most events
+    the drop may take."""
+    if km <= 0.5:
+        return dk
+    after = km * (1.0 - dk / n)
+    if below and after > 0.5 and dk + 1 <= room:
+        return dk + 1
+    if not below and after <= 0.5 and dk >= 1:
+        return dk - 1
+    return dk
+
+
+def _median_sides(S: np.ndarray, lower: np.ndarray, at_risk: np.ndarray) -> list:
+    """For every point of the curve, whether the level it reads lies at or under 0.5.
+
+    A Kaplan-Meier curve drops by at least one event's step, S / n at risk, and the number at risk is at
+    most the one published at the start of the point's interval. Two consecutive points that differ by
+    less than half that step read the same level (the two ends of a flat stretch, or one corner clicked
+    twice, with jitter), so the level is their mean: points chained that way form one level, and all its
+    points share the side of 0.5 of that mean. A single click a fraction of a step off the level then
+    does not decide on which drop the curve crosses 0.5."""
+    n_at = np.repeat(at_risk, np.diff(np.concatenate((lower, [len(S)]))))  # lower[0] is 0: time 0
+    same = np.zeros(len(S), dtype=bool)  # point k reads the same level as point k - 1
+    same[1:] = (S[:-1] - S[1:]) < 0.5 * S[:-1] / np.maximum(n_at[1:], 1)
+    group = np.cumsum(~same) - 1
+    level = np.bincount(group, weights=S) / np.bincount(group)
+    return (level[group] <= 0.5).tolist()
+
+
 def _interval_pass(S: list, drop: list, lo: int, hi: int, n_start: int, km_start: float,
-                   cen_counts: np.ndarray, cap: int) -> _Pass:
-    """Walk the points lo..hi-1 of one interval (Guyot et al., 2012, steps 3-4)."""
+                   cen_counts: np.ndarray, cap: int, below: list) -> _Pass:
+    """Walk the points lo..hi-1 of one interval (Guyot et al., 2012, steps 3-4), keeping each drop's
+    side of 0.5 (``below``, from the digitised curve; see :func:`_median_side`)."""
     n = n_start
     km = km_start
     events = 0
@@ -200,13 +240,12 @@ def _interval_pass(S: list, drop: list, lo: int, hi: int, n_start: int, km_start
         k = lo + j
         dk = 0
         if drop[k] and n > 0 and km > 0.0 and events < cap:
-            dk = math.floor(n * (1.0 - S[k] / km) + 0.5)
+            room = min(n, cap - events)
+            dk = min(max(math.floor(n * (1.0 - S[k] / km) + 0.5), 0), room)
+            dk = _median_side(dk, n, km, below[k], room)
             if dk > 0:
-                dk = min(dk, n, cap - events)
                 km *= 1.0 - dk / n
                 events += dk
-            else:
-                dk = 0
         d[j] = dk
         ck = min(cc[j], n - dk)
         cen[j] = ck
@@ -215,7 +254,7 @@ def _interval_pass(S: list, drop: list, lo: int, hi: int, n_start: int, km_start
 
 
 def _last_interval_censoring(S: list, drop: list, lo: int, hi: int, n_i: int, km: float, bounds: np.ndarray,
-                             a: float, b: float, c: int) -> int:
+                             a: float, b: float, c: int, below: list) -> int:
     """Censoring of the last interval when no total is published: at most ``c`` (the earlier rate spread
     over the interval), but no more than lets the curve reach its last value.
 
@@ -229,7 +268,7 @@ def _last_interval_censoring(S: list, drop: list, lo: int, hi: int, n_i: int, km
         return c
 
     def gap(cc: int) -> tuple[float, float]:
-        p = _interval_pass(S, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, cc), n_i)
+        p = _interval_pass(S, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, cc), n_i, below)
         # half the step of one event at the end of the interval, with the patients left at risk there
         return p.km - S[hi - 1], 0.5 * p.km / max(p.n_end + 1, 1)
 
@@ -344,6 +383,7 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
     npts = len(T)
     Sl = S.tolist()
     drop = [False] + (S[1:] < S[:-1]).tolist()
+    below = _median_sides(S, lower, rn)
     m = len(rt)
     d_all = np.zeros(npts, dtype=np.int64)
     cen_times: list[np.ndarray] = []
@@ -365,7 +405,7 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         seen: dict[int, int] = {}
         best_c, best_r = c, None
         for _ in range(max_iter):
-            p = _interval_pass(Si, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), c_max)
+            p = _interval_pass(Si, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), c_max, below)
             r = p.n_end - target
             seen[c] = r
             if best_r is None or (abs(r), r < 0) < (abs(best_r), best_r < 0):
@@ -380,7 +420,7 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         cap = n_i - c - target
         if total_events is not None:  # not more events than published before the last interval
             cap = max(min(cap, total_events - events_so_far), 0)
-        p = _interval_pass(Si, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
+        p = _interval_pass(Si, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap, below)
         d_all[lo:hi] = p.d
         ct = _applied_censor_times(bounds, a, b, c, p.cen)
         extra = p.n_end - target
@@ -414,7 +454,7 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         seen = {}
         best_c, best_r = c, None
         for _ in range(max_iter):
-            p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), n_i)
+            p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), n_i, below)
             r = p.events - target_e
             seen[c] = r
             if best_r is None or (abs(r), r > 0) < (abs(best_r), best_r > 0):
@@ -428,7 +468,7 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
         c = best_c
         # the published total caps the events, except where the curve forces more: the events left even
         # when everybody in the interval is censored as early as the even spread allows
-        forced = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, n_i), n_i).events
+        forced = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, n_i), n_i, below).events
         cap = max(target_e, forced)
         if forced > target_e:
             notes.append(f"the last interval's drops force {forced} event(s) where the published total leaves "
@@ -440,11 +480,11 @@ def _reconstruct(pre: PreprocessedCurve, n: int, table: AtRiskTable | None, tota
             c = 0
         cap = n_i
         c_rate = c
-        c = _last_interval_censoring(Sl, drop, lo, hi, n_i, km, bounds, a, b, c)
+        c = _last_interval_censoring(Sl, drop, lo, hi, n_i, km, bounds, a, b, c, below)
         if c < c_rate:
             notes.append(f"last interval: {c} censored instead of {c_rate} (the earlier censoring rate), so that "
                          "patients remain at risk for the curve's last drops")
-    p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap)
+    p = _interval_pass(Sl, drop, lo, hi, n_i, km, _censor_counts(bounds, a, b, c), cap, below)
     d_all[lo:hi] = p.d
     cen_times.append(_applied_censor_times(bounds, a, b, c, p.cen))
     if p.n_end > 0:
