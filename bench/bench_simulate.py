@@ -1,6 +1,8 @@
 """Coverage of the Wald (z) and Hartung-Knapp-Sidik-Jonkman intervals with DerSimonian-Laird tau^2, on a
 grid after IntHout, Ioannidis and Borm (BMC Medical Research Methodology 2014;14:25), compared with the
-values the paper states (tests/data/published/inthout2014.json, each with its location on the page).
+values the paper states (tests/data/published/inthout2014.json, each with its location on the page); then
+the per-scenario coverages of the DL Wald interval for mean differences in Friedrich, Adhikari and Beyene
+(BMC Medical Research Methodology 2008;8:32, table 3; tests/data/published/friedrich2008.json).
 
 Run from the repository root:  python bench/bench_simulate.py [--replicates 20000] [--scheduler ADDRESS]
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from netevidence.simulate import Method, Scenario, SimulationSpec, simulate  # noqa: E402
 
 PUBLISHED = ROOT / "tests" / "data" / "published" / "inthout2014.json"
+FRIEDRICH = ROOT / "tests" / "data" / "published" / "friedrich2008.json"
 V_SMALL = 0.1
 I2 = (0.0, 0.25, 0.5, 0.75, 0.9)
 KS = (2, 3, 5, 10, 20)
@@ -108,6 +112,30 @@ def main() -> None:
     closer = np.abs(err[het, 1] - nominal) < np.abs(err[het, 0] - nominal)
     print(f"  HKSJ closer to nominal than DL z in {closer.sum()} of {het.sum()} heterogeneous scenarios "
           f"(paper: consistently [Abstract, Results])")
+    friedrich(args.replicates, args.seed, args.scheduler)
+
+
+def friedrich(replicates: int, seed: int, scheduler) -> None:
+    """The DL Wald coverages of Friedrich, Adhikari and Beyene 2008, table 3 (all twelve scenarios)."""
+    data = json.loads(FRIEDRICH.read_text(encoding="utf-8"))
+    values = data["values"]
+    scenarios = tuple(Scenario(k=v["k"], tau2=v["tau_over_sd"] ** 2, within=("equal", v["n_per_arm"]),
+                               measure="MD") for v in values)
+    res = simulate(SimulationSpec(scenarios, (Method("DL", "z"),), replicates=replicates, seed=seed, chunk=5000),
+                   scheduler=scheduler)
+    print(f"\npublished per-scenario coverage, DL z interval, mean difference ({data['page']}):")
+    print(f"{'n/arm':>6s} {'k':>3s} {'tau/SD':>6s} {'table 3':>8s} {'ours':>14s}  within rounding + 3 MC SEs")
+    ok_all = True
+    for i, v in enumerate(values):
+        p = v["value"] / 100
+        got, se = res.coverage[i, 0], res.coverage_mcse[i, 0]
+        tol = 0.005 + 3 * math.hypot(se, math.sqrt(p * (1 - p) / data["replicates"]))
+        ok = abs(got - p) <= tol
+        ok_all &= ok
+        print(f"{v['n_per_arm']:6d} {v['k']:3d} {v['tau_over_sd']:6.1f} {v['value']:7d}% {100 * got:8.2f}±{100 * se:.2f}%  "
+              f"{'ok' if ok else 'CHECK'}")
+    print(f"  {'all twelve reproduced' if ok_all else 'some scenarios differ'} ({replicates} replicates each; "
+          f"the table: {data['replicates']} each, whole percentages)")
 
 
 if __name__ == "__main__":
