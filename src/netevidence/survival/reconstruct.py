@@ -195,9 +195,9 @@ def _median_side(dk: int, n: int, km: float, below: bool, room: int) -> int:
 
     Rounding to the nearest whole event leaves the reconstructed curve up to half a step from the
     digitised one, so a curve that crosses 0.5 by less than half a step can cross it one drop early or
-    late, and the median moves by a whole gap between drops. Moving one event keeps the curve within one
-    step of the points while reproducing the median of the digitised curve. ``room`` is the most events
-    the drop may take."""
+    late, and the median moves by a whole gap between drops. One event more or less than the nearest
+    whole number reproduces the median of the digitised curve. ``room`` is the most events the drop may
+    take."""
     if km <= 0.5:
         return dk
     after = km * (1.0 - dk / n)
