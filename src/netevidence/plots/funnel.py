@@ -131,6 +131,7 @@ def funnel_plot(data, labels=None, *, measure: str | None = None, title: str = "
     placed = place_labels(pts, reg, filled) if len(pts) <= label_max else pd.DataFrame(columns=["x", "y", "label"])
     poly = pd.DataFrame({"x": list(reg["low"]) + list(reg["high"][::-1]), "y": list(reg["se"]) + list(reg["se"][::-1])})
     (x_lo, x_hi), (y_lo, y_hi) = _ranges(every, reg)
+    caption = _caption(funnel, tf, k)
     p = (ggplot()
          + geom_polygon(aes("x", "y"), data=poly, fill="#eef2f7", color="#9aa9bd")
          + geom_vline(xintercept=funnel.estimate, linetype="dashed", color="#555555"))
@@ -146,7 +147,7 @@ def funnel_plot(data, labels=None, *, measure: str | None = None, title: str = "
          + scale_y_reverse(limits=(y_hi, y_lo), expand=(0, 0))
          + scale_x_continuous(limits=(x_lo, x_hi), expand=(0, 0))
          + labs(x=MEASURE_FACTS[measure].analysis_label if measure in MEASURE_FACTS else "Effect size",
-                y="Standard error", title=title, caption=_caption(funnel, tf, k))
+                y="Standard error", title=title, caption=caption)
          + theme_bw(base_size=FONT + 1)
          + theme(plot_title=element_text(size=FONT + 1), plot_caption=element_text(size=SMALL + 1, ha="left")))
     alt = (f"Funnel plot{': ' + title if title else ''}; {_studies(len(pts))} around the pooled estimate "
@@ -157,7 +158,7 @@ def funnel_plot(data, labels=None, *, measure: str | None = None, title: str = "
         alt += f"; {len(pts) - len(placed)} of {len(pts)} labels left out where they would cover another"
     if tf is not None:
         alt += "; " + _trimfill_text(tf, k)
-    lines = _caption(funnel, tf, k).count("\n") + 1
+    lines = caption.count("\n") + 1
     layout = FunnelLayout(points=pts, filled=filled, labels=placed, region=reg, estimate=float(funnel.estimate),
                           adjusted=adjusted, trimfill=tf)
     return Figure(plot=p, width=WIDTH, height=HEIGHT + CAPTION_LINE_IN * lines, alt=alt + ".", layout=layout)
@@ -173,7 +174,7 @@ def _studies(k: int) -> str:
 def _trimfill_text(tf: TrimFillResult, k: int) -> str:
     if tf.k0 == 0:
         return f"trim-and-fill ({tf.estimator}) estimates no missing study"
-    return (f"open circles: {tf.k0} {'study' if tf.k0 == 1 else 'studies'} filled in by trim-and-fill "
+    return (f"open circles: {_studies(tf.k0)} filled in by trim-and-fill "
             f"({tf.estimator}) on the {tf.side} side; dotted line: adjusted estimate {tf.pooled.estimate:.2f} "
             f"(k = {k + tf.k0})")
 

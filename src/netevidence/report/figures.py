@@ -134,8 +134,7 @@ def _state(obj: Any) -> dict[str, Any]:
     if not state and type(obj).__module__ == "builtins":
         raise Unhashable(f"cannot serialise a {type(obj).__name__}")
     if not state and type(obj).__repr__ is object.__repr__:
-        h = type(obj).__qualname__
-        return {"__type__": h}
+        return {"__type__": type(obj).__qualname__}
     return state
 
 

@@ -76,15 +76,14 @@ class PageWriter:
     ``<cache>/pages/`` is taken from there (see the module docstring), and entries no page of this build
     used are removed by :meth:`prune`."""
 
-    def __init__(self, cache: str | Path | None, code: str, log: BuildLog):
+    def __init__(self, staging: Path, cache: str | Path | None, code: str, log: BuildLog):
+        self.staging = staging
         self.directory = Path(cache) / "pages" if cache is not None else None
         self.code = code
         self.log = log
-        self.staging: Path | None = None
         self.used: set[str] = set()
 
     def write(self, env: jinja2.Environment, rel: str, template: str, **context: Any) -> None:
-        assert self.staging is not None
         target = self.staging / rel
         site = env.globals.get("site")
         key = None

@@ -212,9 +212,8 @@ def write_site(evidence: EvidenceBase, out: str | Path, *, analyses: str | Path 
     stamp = _build_time(build_time)
     build_log = log if log is not None else BuildLog()
     figures = FigureCache(Path(cache_path) / "figures" if cache_path is not None else None, code)
-    pages = PageWriter(cache_path, code, build_log)
     with atomic_directory(out, protect=protect) as staging:
-        pages.staging = staging
+        pages = PageWriter(staging, cache_path, code, build_log)
         (staging / "analyses" / "img").mkdir(parents=True)
         (staging / "studies").mkdir()
         contents = []
