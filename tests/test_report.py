@@ -450,3 +450,22 @@ def test_methods_text_describes_only_the_statistics_on_the_page():
     shown = run_spec(ev, survival).shown_statistics
     assert "survival_at" in shown
     assert "Landmark survival is analysed" in " ".join(spec_methods(survival, statistics=shown))
+
+
+def test_methods_name_landmark_sensitivity_only_where_a_landmark_is_pooled():
+    """The PRRT survival page pools study medians but no landmark; its methods said the sensitivity
+    analyses repeat each landmark pool with the stricter variance sources, and the page has none."""
+    from netevidence.report.methods import spec_methods
+    from netevidence.specs import load_spec, run_spec
+
+    ev = load_evidence(ROOT / "evidence")
+    sentence = "The sensitivity analyses repeat each pool with the stricter sources only."
+    for name, landmark_pooled in (("prrt-survival", False), ("ablation-survival", True)):
+        spec = load_spec(ROOT / "analyses" / f"{name}.yaml")
+        result = run_spec(ev, spec)
+        assert any(st.fit is not None for st in result.strata)
+        assert ("survival_at" in result.pooled_statistics) is landmark_pooled
+        text = " ".join(spec_methods(spec, pooled=True, statistics=result.shown_statistics,
+                                     pooled_statistics=result.pooled_statistics))
+        assert "Landmark survival is analysed" in text
+        assert (sentence in text) is landmark_pooled, name

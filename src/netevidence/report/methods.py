@@ -80,11 +80,14 @@ def post_fit_methods(spec: AnalysisSpec) -> list[str]:
     return out
 
 
-def spec_methods(spec: AnalysisSpec, *, pooled: bool = True, statistics: Iterable[str] | None = None) -> list[str]:
+def spec_methods(spec: AnalysisSpec, *, pooled: bool = True, statistics: Iterable[str] | None = None,
+                 pooled_statistics: Iterable[str] | None = None) -> list[str]:
     """Paragraphs describing what the specification selects and how it pools; ``pooled=False`` (no stratum
     had enough studies) drops the sensitivity analyses, which then have nothing to repeat. ``statistics``,
     the kinds of statistic the page's rows hold, limits the scale, landmark, proportion and median paragraphs
-    to what the page shows (by default: what the specification selects)."""
+    to what the page shows (by default: what the specification selects); ``pooled_statistics``, the kinds
+    the page's pools hold, limits the sensitivity analyses of landmark variances to pages that pool a
+    landmark (by default: any page that pools)."""
     sel, m = spec.select, spec.model
     out = []
     what = _list(term_label("endpoint", e) for e in sel.endpoints)
@@ -148,7 +151,8 @@ def spec_methods(spec: AnalysisSpec, *, pooled: bool = True, statistics: Iterabl
                    "estimate and no sensitivity analysis.")
     if m.pool and pooled:
         out.extend(post_fit_methods(spec))
-    out.extend(few_studies_methods(spec, pooled=m.pool and pooled, statistics=statistics))
+    out.extend(few_studies_methods(spec, pooled=m.pool and pooled, statistics=statistics,
+                                   pooled_statistics=pooled_statistics))
     if spec.survival_curves is not None:
         c = spec.survival_curves
         out.append(
@@ -173,10 +177,11 @@ def _rung_text(rung: str, survival_n: str) -> str:
     return RUNG_TEXT[rung]
 
 
-def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True,
-                        statistics: Iterable[str] | None = None) -> list[str]:
+def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True, statistics: Iterable[str] | None = None,
+                        pooled_statistics: Iterable[str] | None = None) -> list[str]:
     """Paragraphs on the methods for case series: landmark variances, proportions, medians, Bayesian pool;
-    without a pool (``pooled=False``) no sentence about sensitivity analyses."""
+    without a pool (``pooled=False``), or without a landmark among ``pooled_statistics`` when given, no
+    sentence about the landmark sensitivity analyses."""
     m = spec.model
     out = []
     stats = _statistics(spec, statistics, ["survival_at", "count", "proportion", "median_time"])
@@ -185,7 +190,8 @@ def few_studies_methods(spec: AnalysisSpec, *, pooled: bool = True,
                    f"{_list(_rung_text(r, m.survival_n) for r in m.survival_variance)} that a study gives, and each "
                    "pooled row "
                    "records which."
-                   + (" The sensitivity analyses repeat each pool with the stricter sources only." if pooled else ""))
+                   + (" The sensitivity analyses repeat each pool with the stricter sources only."
+                      if pooled and (pooled_statistics is None or "survival_at" in set(pooled_statistics)) else ""))
     if m.proportion_model != "none" and stats & {"count", "proportion", "events"}:
         name = {"glmm": "the random-intercept logistic model (GLMM, exact binomial likelihood; the logit model "
                         "when the GLMM cannot be fitted, reported as such)",

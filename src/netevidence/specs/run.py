@@ -148,6 +148,12 @@ class AnalysisResult:
         return frozenset(str(s) for st in self.strata
                          for s in st.rows.loc[st.rows["role"].isin(SHOWN_ROLES), "statistic"].dropna())
 
+    @property
+    def pooled_statistics(self) -> frozenset[str]:
+        """The kinds of statistic of the rows a stratum's pool holds."""
+        return frozenset(str(s) for st in self.strata if st.fit is not None
+                         for s in st.rows.loc[st.rows["role"] == "study", "statistic"].dropna())
+
 
 def _fmt_time(t, unit) -> str:
     if na_to_none(t) is None:
