@@ -469,3 +469,5 @@ def test_methods_name_landmark_sensitivity_only_where_a_landmark_is_pooled():
                                      pooled_statistics=result.pooled_statistics))
         assert "Landmark survival is analysed" in text
         assert (sentence in text) is landmark_pooled, name
+        # both pages show study medians: the scale they are pooled on is named (it was left out)
+        assert "median times on the log scale" in text, name

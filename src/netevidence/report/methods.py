@@ -52,6 +52,9 @@ def _scales(spec: AnalysisSpec, statistics: Iterable[str] | None = None) -> str:
         parts.append(MEASURES[spec.model.measure])
     if "survival_at" in stats:
         parts.append("survival at a time point on the log(-log) scale, back-transformed with exp(-exp(x))")
+    if "median_time" in stats:
+        parts.append("median times on the log scale, with standard errors from the reported confidence interval "
+                     "(medians without one are shown, not pooled)")
     if stats & {"hazard_ratio", "odds_ratio"}:
         parts.append("hazard and odds ratios on the log scale, with standard errors from the reported confidence "
                      "interval (or from an exact p-value)")
